@@ -1,0 +1,83 @@
+"""Roles and their permissions: the one table in code that says who may do what."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    county_admin = "county_admin"
+    cadre = "cadre"
+    village_rep = "village_rep"
+    hotline_operator = "hotline_operator"
+    leader = "leader"
+    health_bureau = "health_bureau"
+    civil_affairs = "civil_affairs"
+
+
+HUMAN_ROLES = (Role.county_admin, Role.cadre, Role.village_rep, Role.hotline_operator, Role.leader)
+MACHINE_ROLES = (Role.health_bureau, Role.civil_affairs)
+
+ALL_PERMISSIONS = frozenset({
+    "branches:read", "branches:write",
+    "users:admin", "audit:read", "settings:admin", "pii:read", "reports:read", "jobs:read",
+    "members:read", "members:write",
+    "activities:read", "activities:write", "activities:verify",
+    "volunteers:read", "volunteers:write", "volunteers:approve",
+    "tickets:read", "tickets:write", "tickets:stats",
+    "women:read", "women:write",
+    "screenings:read", "screenings:write", "screenings:batch", "screenings:stats",
+    "followups:read", "followups:write",
+    "aid:read", "aid:write", "aid:verify", "aid:approve",
+})
+
+_READS = {p for p in ALL_PERMISSIONS if p.endswith((":read", ":stats"))}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.county_admin: ALL_PERMISSIONS - {"screenings:batch"},
+    Role.cadre: frozenset({
+        "branches:read", "pii:read", "reports:read", "jobs:read",
+        "members:read", "members:write",
+        "activities:read", "activities:write", "activities:verify",
+        "volunteers:read", "volunteers:write", "volunteers:approve",
+        "tickets:read", "tickets:write", "tickets:stats",
+        "women:read", "women:write",
+        "screenings:read", "screenings:write", "screenings:stats",
+        "followups:read", "followups:write",
+        "aid:read", "aid:write",
+    }),
+    Role.village_rep: frozenset({
+        "branches:read", "reports:read", "jobs:read",
+        "members:read",
+        "activities:read", "activities:write",
+        "volunteers:read", "volunteers:write",
+        "tickets:read", "tickets:write",
+        "women:read", "women:write",
+        "screenings:read",
+        "followups:read", "followups:write",
+    }),
+    Role.hotline_operator: frozenset({
+        "branches:read", "pii:read", "reports:read",
+        "tickets:read", "tickets:write", "tickets:stats",
+    }),
+    # Leaders read figures; they never see caller identity or case files.
+    Role.leader: frozenset(_READS - {"pii:read", "tickets:read", "audit:read", "jobs:read"}),
+    Role.health_bureau: frozenset({
+        "branches:read", "women:read", "women:write",
+        "screenings:read", "screenings:write", "screenings:batch", "followups:read",
+    }),
+    Role.civil_affairs: frozenset({"branches:read", "women:read", "pii:read", "aid:read", "aid:verify"}),
+}
+
+# Who may grant whom: a user administrator never grants a role above her own.
+ROLE_RANK: dict[Role, int] = {
+    Role.county_admin: 40,
+    Role.cadre: 30,
+    Role.hotline_operator: 30,
+    Role.leader: 30,
+    Role.village_rep: 10,
+    Role.health_bureau: 0,
+    Role.civil_affairs: 0,
+}
+
+
+def permissions_for(role: str) -> frozenset[str]:
+    return ROLE_PERMISSIONS.get(Role(role), frozenset())

@@ -1,0 +1,57 @@
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Field
+
+from backend.core.db import UTCDateTime
+from backend.core.scope import Timestamped, scope_indexes
+
+
+class BranchKind(StrEnum):
+    province = "province"
+    city = "city"
+    county = "county"
+    township = "township"
+    street = "street"
+    village = "village"
+    community = "community"
+    organ_committee = "organ_committee"
+    enterprise_committee = "enterprise_committee"
+    other = "other"
+
+
+GRASSROOTS_KINDS = (BranchKind.village, BranchKind.community)
+
+
+class Branch(Timestamped, table=True):
+    """One federation in the tree: a place (county, township, village…) or a committee in an organ or enterprise."""
+
+    __label__ = "组织"
+    __table_args__ = (*scope_indexes("branch", "code"), sa.Index("ix_branch_path", "path"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str | None = Field(default=None, max_length=32, unique=True)
+    name: str = Field(max_length=100)
+    kind: BranchKind = Field(sa_type=sa.String(32), index=True)
+    parent_id: int | None = Field(default=None, foreign_key="branch.id", index=True)
+    path: str = Field(default="", max_length=200)
+    depth: int = Field(default=1)
+    a1: int | None = None
+    a2: int | None = None
+    a3: int | None = None
+    a4: int | None = None
+    a5: int | None = None
+    a6: int | None = None
+    a7: int | None = None
+    a8: int | None = None
+    chair_name: str | None = Field(default=None, max_length=50)
+    chair_phone: str | None = Field(default=None, max_length=20)
+    term_started_on: date | None = None
+    term_due_on: date | None = Field(default=None, index=True)
+    womens_home: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    def ancestor_ids(self) -> list[int]:
+        return [int(p) for p in self.path.strip("/").split("/") if p]

@@ -1,0 +1,140 @@
+"""The `halfsky` command."""
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from sqlmodel import select
+
+
+def _db():
+    from backend.core.db import default_database
+
+    return default_database()
+
+
+def cmd_migrate(_args) -> None:
+    from backend.core.migrate import upgrade
+
+    upgrade()
+    print("database is at the latest schema")
+
+
+def cmd_serve(args) -> None:
+    import uvicorn
+
+    from backend.main import create_app
+
+    uvicorn.run(create_app(run_periodic=not args.no_sweep), host=args.host, port=args.port,
+                log_level="info", proxy_headers=True)
+
+
+def cmd_demo(_args) -> None:
+    from backend.demo import load_demo
+
+    if load_demo(_db()):
+        print("demo county 桃源县 loaded; logins use the password HalfSky-demo-2026")
+    else:
+        print("database is not empty: demo not loaded")
+
+
+def cmd_import_divisions(args) -> None:
+    from backend.branches.divisions import import_divisions
+
+    with _db().session(write=True) as session:
+        session.info["actor"], session.info["actor_name"] = "system:import", "区划导入"
+        added = import_divisions(session, Path(args.directory), under=args.under,
+                                 progress=lambda f, n: print(f"{f}: {n} added", flush=True))
+    print(json.dumps(added, ensure_ascii=False))
+
+
+def cmd_create_admin(args) -> None:
+    from backend.auth.models import User
+    from backend.auth.roles import Role
+    from backend.branches.models import Branch, BranchKind
+    from backend.branches.service import finish_path, place_under
+    from backend.core.security import hash_password
+
+    password = args.password or os.environ.get("HALFSKY_ADMIN_PASSWORD")
+    if not password:
+        password = getpass.getpass("password for the new county admin: ")
+    if len(password) < 10:
+        sys.exit("password must be at least 10 characters")
+    with _db().session(write=True) as session:
+        session.info["actor"], session.info["actor_name"] = "system:cli", "命令行"
+        if session.exec(select(User.id).where(User.username == args.username)).first() is not None:
+            sys.exit(f"user {args.username} already exists")
+        if args.branch_code:
+            branch = session.exec(select(Branch).where(Branch.code == args.branch_code)).first()
+            if branch is None:
+                sys.exit(f"no branch with code {args.branch_code}: run `halfsky import-divisions` first")
+        elif args.branch_name:
+            branch = Branch(name=args.branch_name, kind=BranchKind(args.branch_kind))
+            place_under(branch, None)
+            session.add(branch)
+            session.flush()
+            finish_path(branch, None)
+        else:
+            sys.exit("give --branch-code (an imported branch) or --branch-name (a new root branch)")
+        user = User(username=args.username, display_name=args.display_name or args.username,
+                    role=Role.county_admin.value, password_hash=hash_password(password))
+        user.place_in(branch)
+        session.add(user)
+    print(f"county admin {args.username} created for {branch.name}")
+
+
+def cmd_sweep(_args) -> None:
+    from backend.core.tasks import run_periodic_once
+
+    print(json.dumps(run_periodic_once(_db()), ensure_ascii=False, default=str))
+
+
+def cmd_openapi(args) -> None:
+    from backend.openapi import write_openapi
+
+    path = write_openapi(Path(args.output))
+    print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="halfsky", description="HalfSky 半边天 — 妇联工作系统")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve the API and the web app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-sweep", action="store_true", help="do not run periodic tasks in this process")
+    p.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="load the demo county into an empty database").set_defaults(func=cmd_demo)
+    sub.add_parser("sweep", help="run the periodic tasks once (SLA escalation, clean-up)").set_defaults(
+        func=cmd_sweep)
+
+    p = sub.add_parser("import-divisions", help="build branches from official division-code CSVs")
+    p.add_argument("directory")
+    p.add_argument("--under", help="import only this code's subtree, e.g. 430725")
+    p.set_defaults(func=cmd_import_divisions)
+
+    p = sub.add_parser("create-admin", help="create a county admin for a real installation")
+    p.add_argument("--username", required=True)
+    p.add_argument("--display-name")
+    p.add_argument("--password", help="or set HALFSKY_ADMIN_PASSWORD, or be asked")
+    p.add_argument("--branch-code", help="an imported branch's code, e.g. 430725")
+    p.add_argument("--branch-name", help="create a new root branch with this name")
+    p.add_argument("--branch-kind", default="county")
+    p.set_defaults(func=cmd_create_admin)
+
+    p = sub.add_parser("openapi", help="write the OpenAPI document")
+    p.add_argument("--output", default="openapi/openapi.json")
+    p.set_defaults(func=cmd_openapi)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Settings read from the environment (and `.env`), with safe defaults for a local trial."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'halfsky.db'}"
+MIN_SECRET_LENGTH = 32
+KNOWN_WEAK_KEYS = {"changeme", "secret", "dev", "development", "halfsky"}
+
+
+def _persistent_secret(name: str, nbytes: int) -> str:
+    """A random secret generated on first run and kept under var/ so restarts keep sessions and data readable."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / name
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(nbytes)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    halfsky_env: str = "development"
+    database_url: str = DEFAULT_SQLITE_URL
+    secret_key: str = ""
+    # Key for field encryption (AES-GCM) and blind indexes of ID numbers and phones.
+    pii_key: str = ""
+    access_token_minutes: int = 30
+    refresh_token_days: int = 14
+    jwt_issuer: str = "halfsky"
+    jwt_audience: str = "halfsky-api"
+    cors_origins: list[str] = []
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    idempotency_hours: int = 48
+    media_dir: Path = VAR_DIR / "media"
+    sweep_interval_seconds: int = 300
+    db_pool_size: int = 10
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value):
+        if isinstance(value, str) and not value.startswith("["):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.halfsky_env == "production"
+
+    @model_validator(mode="after")
+    def _keys(self):
+        for field, filename in (("secret_key", "secret_key"), ("pii_key", "pii_key")):
+            value = getattr(self, field)
+            if self.is_production:
+                if len(value) < MIN_SECRET_LENGTH or value.lower() in KNOWN_WEAK_KEYS:
+                    raise ValueError(
+                        f"{field.upper()} must be set to at least {MIN_SECRET_LENGTH} random characters in production"
+                    )
+            elif not value:
+                setattr(self, field, _persistent_secret(filename, 48))
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

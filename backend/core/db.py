@@ -1,0 +1,140 @@
+"""Engines, sessions and the few places where SQLite and PostgreSQL differ."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from backend.core.config import VAR_DIR, get_settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on both databases (SQLite keeps no offset, so we put it back)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin (savepoints need it).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_begin(conn):
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_write") else "BEGIN")
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    settings = get_settings()
+    url = url or settings.database_url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            from pathlib import Path
+
+            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            VAR_DIR.mkdir(exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_size", settings.db_pool_size)
+    kwargs.setdefault("max_overflow", settings.db_pool_size)
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+class Database:
+    """One engine and its session factory; the app keeps one on `app.state.db` (tests bind theirs)."""
+
+    def __init__(self, engine: Engine | sa.Connection, *, join_savepoints: bool = False):
+        self.engine = engine
+        options: dict[str, Any] = {"class_": Session, "expire_on_commit": False}
+        if join_savepoints:
+            options["join_transaction_mode"] = "create_savepoint"
+        self.factory = sessionmaker(bind=engine, **options)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A unit of work: commits when the block ends, rolls back if it raises."""
+        with self.factory() as session:
+            if write and self.dialect == "sqlite":
+                # Take SQLite's write lock up front so two writers queue instead of deadlocking.
+                session.connection(execution_options={"sqlite_write": True})
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+
+_default_db: Database | None = None
+
+
+def default_database() -> Database:
+    global _default_db
+    if _default_db is None:
+        _default_db = Database(make_engine())
+    return _default_db
+
+
+def is_unique_violation(exc: sa.exc.IntegrityError) -> bool:
+    text = str(exc.orig).lower()
+    return "unique" in text or "duplicate key" in text
+
+
+def insert_ignore_conflicts(session: Session, table: sa.Table, rows: list[dict], index_elements: list[str]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on either database."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    session.execute(stmt, rows)
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)

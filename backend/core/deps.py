@@ -1,0 +1,111 @@
+"""Typed dependencies: the request's session and the calling principal, with one alias per permission."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session, select
+
+from backend.core.db import Database, utcnow
+from backend.core.errors import Forbidden, Unauthorized
+from backend.core.scope import Principal
+from backend.core.security import decode_access_token
+
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns (before the answer is sent)."""
+    db: Database = request.app.state.db
+    with db.session(write=request.method not in _SAFE_METHODS) as session:
+        session.info["ip"] = request.client.host if request.client else None
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_principal(session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+    from backend.auth.models import ApiClient, RevokedToken, User
+    from backend.auth.roles import permissions_for
+    from backend.branches.models import Branch
+
+    if not token:
+        raise Unauthorized("请先登录")
+    claims = decode_access_token(token)
+    if session.get(RevokedToken, claims["jti"]) is not None:
+        raise Unauthorized("登录已退出,请重新登录")
+    kind, _, raw_id = str(claims["sub"]).partition(":")
+    model = {"user": User, "client": ApiClient}.get(kind)
+    if model is None or not raw_id.isdigit():
+        raise Unauthorized("令牌无效")
+    row = session.exec(
+        select(model, Branch).join(Branch, Branch.id == model.branch_id).where(model.id == int(raw_id))
+    ).first()
+    # Deactivation, a role change or a move to another branch takes effect at once.
+    if row is None:
+        raise Unauthorized("账号不存在或已停用")
+    account, branch = row
+    if not account.is_active or branch.deleted_at is not None:
+        raise Unauthorized("账号不存在或已停用")
+    if account.role != claims.get("role") or account.branch_id != claims.get("branch"):
+        raise Unauthorized("账号权限已变更,请重新登录")
+    principal = Principal(
+        kind=kind,
+        id=account.id,
+        name=getattr(account, "display_name", None) or account.name,
+        role=account.role,
+        branch_id=branch.id,
+        branch_depth=branch.depth,
+        branch_path=branch.path,
+        permissions=permissions_for(account.role),
+        jti=claims["jti"],
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+    )
+    session.info["principal"] = principal
+    return principal
+
+
+def require(permission: str | None):
+    """A dependency that admits principals holding `permission` (None: any signed-in principal)."""
+
+    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if permission is not None and not principal.can(permission):
+            raise Forbidden(f"当前角色没有「{permission}」权限")
+        return principal
+
+    dependency.__permission__ = permission or "authenticated"  # type: ignore[attr-defined]
+    dependency.__name__ = f"require_{(permission or 'authenticated').replace(':', '_')}"
+    return dependency
+
+
+def public(request: Request) -> None:
+    """Marks a route as deliberately open to anyone (health check, login)."""
+
+
+public.__permission__ = "public"  # type: ignore[attr-defined]
+
+Authenticated = Annotated[Principal, Depends(require(None))]
+Public = Depends(public)
+
+
+def perm(permission: str):
+    """`Annotated` alias for a permission: `TicketsWrite = perm("tickets:write")`."""
+    return Annotated[Principal, Depends(require(permission))]
+
+
+BranchesRead = perm("branches:read")
+BranchesWrite = perm("branches:write")
+UsersAdmin = perm("users:admin")
+AuditRead = perm("audit:read")
+SettingsAdmin = perm("settings:admin")
+
+
+__all__ = ["SessionDep", "Authenticated", "perm", "require", "utcnow"]

@@ -1,0 +1,194 @@
+"""List conventions shared by every list: limit/offset, sort, q, totals and Excel export."""
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from fastapi import Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from backend.core.errors import ValidationFailed
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+# Past this many rows an exact count costs more than the page; the list then says "at least N".
+COUNT_CAP = 10_000
+EXPORT_MAX_ROWS = 50_000
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    total_exact: bool = True
+    limit: int
+    offset: int
+
+
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {XLSX_MEDIA: {"schema": {"type": "string", "format": "binary"}}},
+          "description": "The page as JSON, or with `format=xlsx` every filtered row as an Excel file"},
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an Excel export: the field, its Chinese header and, for enums, its dictionary."""
+
+    key: str
+    label: str
+    dictionary: str | None = None
+    value: Callable[[dict[str, Any]], Any] | None = None
+
+
+@dataclass
+class ListParams:
+    limit: int
+    offset: int
+    sort: str | None
+    q: str | None
+    format: str
+
+    def search(self, stmt: Any, columns: Sequence[Any]) -> Any:
+        if not self.q or not columns:
+            return stmt
+        needle = f"%{self.q.strip().lower()}%"
+        return stmt.where(sa.or_(*(sa.func.lower(c).like(needle) for c in columns)))
+
+    def order(self, stmt: Any, sortable: dict[str, Any], default: str) -> Any:
+        spec = self.sort or default
+        clauses = []
+        for part in [p.strip() for p in spec.split(",") if p.strip()]:
+            desc = part.startswith("-")
+            name = part.lstrip("-+")
+            if name not in sortable:
+                raise ValidationFailed("sort", f"不能按「{name}」排序,可选:{', '.join(sorted(sortable))}")
+            col = sortable[name]
+            clauses.append(col.desc() if desc else col.asc())
+        # A stable tiebreak so pages never repeat or skip rows.
+        if "id" in sortable:
+            clauses.append(sortable["id"].desc() if spec.lstrip().startswith("-") else sortable["id"].asc())
+        return stmt.order_by(*clauses)
+
+    def respond(
+        self,
+        session: Session,
+        stmt: Any,
+        to_public: Callable[[Any], BaseModel] | type[BaseModel],
+        *,
+        sortable: dict[str, Any],
+        default_sort: str = "-created_at",
+        search: Sequence[Any] = (),
+        columns: Sequence[Column] = (),
+        filename: str = "export",
+        scalars: bool = True,
+    ) -> Any:
+        stmt = self.search(stmt, search)
+        convert = _converter(to_public)
+        if self.format == "xlsx":
+            ordered = self.order(stmt, sortable, default_sort).limit(EXPORT_MAX_ROWS)
+            rows = session.scalars(ordered).all() if scalars else session.execute(ordered).all()
+            return xlsx_response([convert(r).model_dump(mode="json") for r in rows], columns, filename)
+        total, exact = count_rows(session, stmt)
+        page = self.order(stmt, sortable, default_sort).limit(self.limit).offset(self.offset)
+        rows = session.scalars(page).all() if scalars else session.execute(page).all()
+        return {
+            "items": [convert(r) for r in rows],
+            "total": total,
+            "total_exact": exact,
+            "limit": self.limit,
+            "offset": self.offset,
+        }
+
+
+def _converter(to_public: Any) -> Callable[[Any], BaseModel]:
+    if isinstance(to_public, type) and issubclass(to_public, BaseModel):
+        return lambda row: to_public.model_validate(row, from_attributes=True)
+    return to_public
+
+
+def count_rows(session: Session, stmt: Any, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """Exact total up to `cap`; beyond it (True → exact, False → 'at least cap')."""
+    limited = stmt.order_by(None).limit(cap + 1).subquery()
+    n = session.execute(sa.select(sa.func.count()).select_from(limited)).scalar_one()
+    return (cap, False) if n > cap else (n, True)
+
+
+def list_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, description="跳过条数")] = 0,
+    sort: Annotated[str | None, Query(description="排序字段,逗号分隔,前加 - 为倒序", max_length=200)] = None,
+    q: Annotated[str | None, Query(description="关键字搜索", max_length=100)] = None,
+    format: Annotated[Literal["json", "xlsx"], Query(description="xlsx 导出全部筛选结果")] = "json",
+) -> ListParams:
+    return ListParams(limit=limit, offset=offset, sort=sort, q=q or None, format=format)
+
+
+PageDep = Annotated[ListParams, Depends(list_params)]
+
+
+def _cell(value: Any, column: Column, row: dict[str, Any]) -> Any:
+    if column.value is not None:
+        return column.value(row)
+    if value is None:
+        return ""
+    if column.dictionary:
+        from backend.meta.dictionaries import label
+
+        return label(column.dictionary, value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            return datetime.fromisoformat(value).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return value
+    if isinstance(value, list | dict):
+        return "、".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    return value
+
+
+def xlsx_bytes(rows: list[dict[str, Any]], columns: Sequence[Column], sheet: str = "Sheet1") -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet[:31])
+    ws.append([c.label for c in columns])
+    for row in rows:
+        ws.append([_cell(_dig(row, c.key), c, row) for c in columns])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _dig(row: dict[str, Any], key: str) -> Any:
+    value: Any = row
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def xlsx_response(rows: list[dict[str, Any]], columns: Sequence[Column], filename: str) -> Response:
+    stamp = datetime.now(UTC).astimezone(CHINA_TZ).strftime("%Y%m%d-%H%M")
+    name = f"{filename}-{stamp}.xlsx"
+    return Response(
+        xlsx_bytes(rows, columns),
+        media_type=XLSX_MEDIA,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+def today_in_china() -> date:
+    return datetime.now(UTC).astimezone(CHINA_TZ).date()

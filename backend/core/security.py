@@ -1,0 +1,132 @@
+"""Passwords, tokens, and the field encryption used for sensitive personal data."""
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from jose import JWTError, jwt
+from pwdlib import PasswordHash
+
+from backend.core.config import get_settings
+from backend.core.errors import Unauthorized
+
+JWT_ALGORITHM = "HS256"
+
+
+@lru_cache
+def _hasher() -> PasswordHash:
+    return PasswordHash.recommended()
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    try:
+        return _hasher().verify(password, hashed)
+    except Exception:
+        return False
+
+
+@lru_cache
+def dummy_hash() -> str:
+    """Verified against when the username is unknown, so timing does not reveal which usernames exist."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def create_access_token(*, subject: str, role: str, branch_id: int, now: datetime | None = None) -> tuple[str, str, int]:
+    settings = get_settings()
+    now = now or datetime.now(UTC)
+    lifetime = settings.access_token_minutes * 60
+    jti = uuid.uuid4().hex
+    claims = {
+        "sub": subject,
+        "role": role,
+        "branch": branch_id,
+        "jti": jti,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=JWT_ALGORITHM), jti, lifetime
+
+
+def decode_access_token(token: str, *, verify_exp: bool = True) -> dict[str, Any]:
+    settings = get_settings()
+    try:
+        header = jwt.get_unverified_header(token)
+        # Only the one algorithm we sign with: no "none", no RS/HS confusion.
+        if header.get("alg") != JWT_ALGORITHM:
+            raise Unauthorized("令牌无效")
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[JWT_ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"verify_exp": verify_exp, "require_exp": True, "require_iat": True, "require_jti": True,
+                     "require_sub": True},
+        )
+    except JWTError as exc:
+        raise Unauthorized("令牌无效或已过期") from exc
+    return claims
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _derived_key(purpose: str) -> bytes:
+    root = get_settings().pii_key.encode()
+    return hmac.new(root, purpose.encode(), hashlib.sha256).digest()
+
+
+def blind_index(value: str, purpose: str = "lookup") -> str:
+    """Keyed hash for exact lookups and duplicate checks of an encrypted field."""
+    return hmac.new(_derived_key("blind-index:" + purpose), value.encode(), hashlib.sha256).hexdigest()
+
+
+def encrypt_field(plaintext: str) -> str:
+    """AES-256-GCM with a random nonce; stored as base64(nonce || ciphertext+tag)."""
+    nonce = os.urandom(12)
+    sealed = AESGCM(_derived_key("field-encryption")).encrypt(nonce, plaintext.encode(), None)
+    return base64.b64encode(nonce + sealed).decode()
+
+
+def decrypt_field(stored: str) -> str:
+    raw = base64.b64decode(stored)
+    return AESGCM(_derived_key("field-encryption")).decrypt(raw[:12], raw[12:], None).decode()
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return phone
+    if len(phone) <= 4:
+        return "*" * len(phone)
+    keep_head = 3 if len(phone) >= 11 else 1
+    return phone[:keep_head] + "*" * (len(phone) - keep_head - 4) + phone[-4:]
+
+
+def mask_id_number(id_number: str | None) -> str | None:
+    if not id_number:
+        return id_number
+    return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
+
+
+def mask_name(name: str | None) -> str | None:
+    if not name:
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)

@@ -1,0 +1,94 @@
+"""create_app(): routers, error handlers, middleware and the SPA."""
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
+
+import backend.models  # noqa: F401  (registers every table)
+from backend.audit.routes import router as audit_router
+from backend.auth.routes import router as auth_router
+from backend.auth.routes import users_router
+from backend.branches.routes import router as branches_router
+from backend.core.config import get_settings
+from backend.core.db import Database, default_database
+from backend.core.deps import Public
+from backend.core.errors import install_error_handlers
+from backend.core.idempotency import IdempotencyMiddleware
+from backend.core.tasks import periodic_loop
+from backend.meta.routes import router as meta_router
+
+API_PREFIX = "/api/v1"
+SPA_DIR = Path(os.environ.get("HALFSKY_SPA_DIR", Path(__file__).resolve().parent.parent / "frontend" / "dist"))
+
+ROUTERS: list[APIRouter] = [
+    meta_router,
+    auth_router,
+    users_router,
+    branches_router,
+    audit_router,
+]
+
+
+def operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(db: Database | None = None, *, run_periodic: bool = False) -> FastAPI:
+    settings = get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        task = None
+        if run_periodic:
+            task = asyncio.create_task(periodic_loop(app.state.db, settings.sweep_interval_seconds))
+        yield
+        if task:
+            task.cancel()
+
+    app = FastAPI(
+        title="HalfSky 半边天",
+        version="0.1.0",
+        description="妇联工作系统 API:组织、会员、活动、12338 维权热线、两癌筛查、巾帼志愿服务。",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+        lifespan=lifespan,
+    )
+    app.state.db = db or default_database()
+    install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Content-Disposition", "ETag", "Idempotent-Replayed"],
+        )
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    _mount_spa(app)
+    return app
+
+
+def _mount_spa(app: FastAPI) -> None:
+    """Serve the built SPA at / with deep links falling back to index.html (API paths excluded)."""
+    index = SPA_DIR / "index.html"
+
+    @app.get("/{full_path:path}", include_in_schema=False, dependencies=[Public])
+    def spa(full_path: str):
+        from backend.core.errors import NotFound
+
+        if full_path.startswith(("api/", "docs")) or not index.exists():
+            raise NotFound("页面不存在")
+        candidate = (SPA_DIR / full_path).resolve()
+        if full_path and candidate.is_file() and SPA_DIR.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
