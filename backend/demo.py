@@ -44,8 +44,10 @@ class DemoContext:
         return [v for v in self.villages if v.parent_id == township.id]
 
 
-# Each domain adds `(name, loader)`; a loader gets (session, ctx) and adds its rows.
-DEMO_LOADERS: list = []
+def _domain_loaders() -> list:
+    """Each domain's `demo.load(session, ctx)`, in the order they build on each other."""
+    loaders: list = []
+    return loaders
 
 
 def _committee(session: Session, parent: Branch, name: str, kind: BranchKind) -> Branch:
@@ -100,8 +102,9 @@ def load_demo(db: Database, *, today: date | None = None) -> bool:
         ctx = DemoContext(rng=rng, county=county, townships=townships, villages=villages, today=today)
         _demo_logins(session, ctx)
         session.flush()
-        for _name, loader in DEMO_LOADERS:
+        for loader in _domain_loaders():
             loader(session, ctx)
+            session.flush()
     return True
 
 
