@@ -55,7 +55,7 @@ def cmd_create_admin(args) -> None:
     from backend.auth.models import User
     from backend.auth.roles import Role
     from backend.branches.models import Branch, BranchKind
-    from backend.branches.service import finish_path, place_under
+    from backend.branches.service import place_under
     from backend.core.security import hash_password
 
     password = args.password or os.environ.get("HALFSKY_ADMIN_PASSWORD")
@@ -76,7 +76,6 @@ def cmd_create_admin(args) -> None:
             place_under(branch, None)
             session.add(branch)
             session.flush()
-            finish_path(branch, None)
         else:
             sys.exit("give --branch-code (an imported branch) or --branch-name (a new root branch)")
         user = User(username=args.username, display_name=args.display_name or args.username,

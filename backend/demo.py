@@ -11,7 +11,7 @@ from backend.auth.models import ApiClient, User
 from backend.auth.roles import Role
 from backend.branches.divisions import import_divisions
 from backend.branches.models import Branch, BranchKind
-from backend.branches.service import finish_path, place_under
+from backend.branches.service import place_under
 from backend.core.config import get_settings
 from backend.core.db import Database
 from backend.core.security import hash_password
@@ -55,7 +55,6 @@ def _committee(session: Session, parent: Branch, name: str, kind: BranchKind) ->
     place_under(node, parent)
     session.add(node)
     session.flush()
-    finish_path(node, parent)
     return node
 
 

@@ -24,7 +24,7 @@ os.environ.setdefault("MEDIA_DIR", _MEDIA)
 
 from backend.auth.models import ApiClient, User  # noqa: E402
 from backend.branches.models import Branch, BranchKind  # noqa: E402
-from backend.branches.service import finish_path, place_under  # noqa: E402
+from backend.branches.service import place_under  # noqa: E402
 from backend.core.db import Database, make_engine  # noqa: E402
 from backend.core.migrate import upgrade  # noqa: E402
 from backend.core.scope import Principal  # noqa: E402
@@ -108,8 +108,6 @@ def make_branch(session: Session, parent: Branch | None, name: str, kind: Branch
     node = Branch(name=name, kind=kind, code=code, **fields)
     place_under(node, parent)
     session.add(node)
-    session.flush()
-    finish_path(node, parent)
     session.flush()
     return node
 

@@ -3,6 +3,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field
 
 from backend.core.db import UTCDateTime
@@ -55,3 +56,15 @@ class Branch(Timestamped, table=True):
 
     def ancestor_ids(self) -> list[int]:
         return [int(p) for p in self.path.strip("/").split("/") if p]
+
+
+@sa.event.listens_for(Branch, "after_insert")
+def _fill_path(_mapper, connection, target: Branch) -> None:
+    """The path and the node's own ancestor column need its id: set them in the same flush as the insert."""
+    own = f"a{target.depth}"
+    ancestors = [str(getattr(target, f"a{i}")) for i in range(1, target.depth)]
+    path = "/" + "".join(f"{a}/" for a in [*ancestors, str(target.id)])
+    connection.execute(sa.update(Branch.__table__).where(Branch.__table__.c.id == target.id)
+                       .values(path=path, **{own: target.id}))
+    set_committed_value(target, "path", path)
+    set_committed_value(target, own, target.id)

@@ -18,7 +18,7 @@ _HISTORY_TABLES = {"audit_log"}
 
 
 def place_under(node: Branch, parent: Branch | None) -> None:
-    """Fill depth and ancestor columns (path needs the id, see `finish_path`)."""
+    """Fill depth and ancestor columns; the path and own column follow on insert (see models)."""
     if parent is None:
         node.depth = 1
         for name in ANCESTOR_COLUMNS:
@@ -31,11 +31,6 @@ def place_under(node: Branch, parent: Branch | None) -> None:
     node.depth = parent.depth + 1
     for i, name in enumerate(ANCESTOR_COLUMNS, start=1):
         setattr(node, name, getattr(parent, name) if i < node.depth else None)
-
-
-def finish_path(node: Branch, parent: Branch | None) -> None:
-    setattr(node, f"a{node.depth}", node.id)
-    node.path = f"{parent.path if parent else '/'}{node.id}/"
 
 
 def _check_code_free(session: Session, code: str | None, exclude_id: int | None = None) -> None:
@@ -56,8 +51,6 @@ def create_branch(session: Session, principal: Principal, data: BranchCreate) ->
     node.womens_home = data.womens_home.model_dump(mode="json") if data.womens_home else None
     place_under(node, parent)
     session.add(node)
-    session.flush()
-    finish_path(node, parent)
     session.flush()
     return node
 

@@ -3,9 +3,10 @@
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 VAR_DIR = Path("var")
 DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'halfsky.db'}"
@@ -37,7 +38,7 @@ class Settings(BaseSettings):
     refresh_token_days: int = 14
     jwt_issuer: str = "halfsky"
     jwt_audience: str = "halfsky-api"
-    cors_origins: list[str] = []
+    cors_origins: Annotated[list[str], NoDecode] = []
     login_max_failures: int = 5
     login_lock_minutes: int = 15
     idempotency_hours: int = 48
@@ -48,7 +49,11 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value):
-        if isinstance(value, str) and not value.startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                import json
+
+                return json.loads(value)
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
 

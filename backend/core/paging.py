@@ -117,8 +117,9 @@ def _converter(to_public: Any) -> Callable[[Any], BaseModel]:
     return to_public
 
 
-def count_rows(session: Session, stmt: Any, cap: int = COUNT_CAP) -> tuple[int, bool]:
+def count_rows(session: Session, stmt: Any, cap: int | None = None) -> tuple[int, bool]:
     """Exact total up to `cap`; beyond it (True → exact, False → 'at least cap')."""
+    cap = COUNT_CAP if cap is None else cap
     limited = stmt.order_by(None).limit(cap + 1).subquery()
     n = session.execute(sa.select(sa.func.count()).select_from(limited)).scalar_one()
     return (cap, False) if n > cap else (n, True)

@@ -1,0 +1,66 @@
+"""Idempotency-Key: a retried POST replays the first answer and never creates a second record."""
+
+from sqlmodel import func, select
+
+from backend.branches.models import Branch
+from backend.core import idempotency
+from backend.core.idempotency_models import IdempotencyKey
+
+B = "/api/v1/branches"
+
+
+def _count(session, name):
+    session.expire_all()
+    return session.exec(select(func.count()).select_from(Branch).where(Branch.name == name)).one()
+
+
+def test_same_key_same_body_replays_without_a_second_record(admin, tree, session):
+    body = {"name": "重试村", "kind": "village", "parent_id": tree.town_a.id}
+    first = admin.post(B, json=body, headers={"Idempotency-Key": "phone-1"})
+    again = admin.post(B, json=body, headers={"Idempotency-Key": "phone-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and again.headers["idempotent-replayed"] == "true"
+    assert _count(session, "重试村") == 1
+
+
+def test_same_key_other_body_is_refused(admin, tree, session):
+    admin.post(B, json={"name": "甲", "kind": "village", "parent_id": tree.town_a.id}, headers={"Idempotency-Key": "k"})
+    r = admin.post(B, json={"name": "乙", "kind": "village", "parent_id": tree.town_a.id}, headers={"Idempotency-Key": "k"})
+    assert r.status_code == 422 and r.json()["type"].endswith("idempotency-key-reused")
+    assert _count(session, "乙") == 0
+
+
+def test_keys_belong_to_one_principal(login, tree, session):
+    a, b = login("county_admin", tree.county), login("county_admin", tree.county)
+    a.post(B, json={"name": "甲", "kind": "village", "parent_id": tree.town_a.id}, headers={"Idempotency-Key": "k"})
+    r = b.post(B, json={"name": "甲", "kind": "village", "parent_id": tree.town_a.id}, headers={"Idempotency-Key": "k"})
+    assert r.status_code == 201 and "idempotent-replayed" not in r.headers
+    assert _count(session, "甲") == 2
+
+
+def test_a_repeat_while_the_first_is_running_gets_409(admin, tree, session, monkeypatch):
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.2)
+    body = {"name": "并发村", "kind": "village", "parent_id": tree.town_a.id}
+    # The first submission is still being handled: its key is claimed but has no answer yet.
+    session.add(IdempotencyKey(subject=f"user:{admin.account.id}", key="busy", method="POST", path=B,
+                               request_hash=idempotency._request_hash(
+                                   {"method": "POST", "path": B, "query_string": b""},
+                                   admin.client.build_request("POST", B, json=body).content, b"application/json")))
+    session.commit()
+    r = admin.post(B, json=body, headers={"Idempotency-Key": "busy"})
+    assert r.status_code == 409 and r.json()["type"].endswith("idempotency-in-progress")
+    assert _count(session, "并发村") == 0
+
+
+def test_failed_validation_is_replayed_too_and_a_fixed_body_needs_a_new_key(admin, tree):
+    bad = {"name": "", "kind": "village", "parent_id": tree.town_a.id}
+    assert admin.post(B, json=bad, headers={"Idempotency-Key": "v"}).status_code == 422
+    assert admin.post(B, json=bad, headers={"Idempotency-Key": "v"}).headers.get("idempotent-replayed") == "true"
+
+
+def test_multipart_boundaries_do_not_change_the_hash():
+    scope = {"method": "POST", "path": "/x", "query_string": b""}
+    one = b'--AAA\r\nContent-Disposition: form-data; name="file"\r\n\r\nhello\r\n--AAA--\r\n'
+    two = one.replace(b"AAA", b"BBB")
+    assert idempotency._request_hash(scope, one, b"multipart/form-data; boundary=AAA") == \
+        idempotency._request_hash(scope, two, b"multipart/form-data; boundary=BBB")
