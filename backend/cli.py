@@ -44,9 +44,16 @@ def cmd_demo(_args) -> None:
 def cmd_import_divisions(args) -> None:
     from backend.branches.divisions import import_divisions
 
+    from backend.branches.models import Branch
+
     with _db().session(write=True) as session:
         session.info["actor"], session.info["actor_name"] = "system:import", "区划导入"
-        added = import_divisions(session, Path(args.directory), under=args.under,
+        attach_to = None
+        if args.parent_code:
+            attach_to = session.exec(select(Branch).where(Branch.code == args.parent_code)).first()
+            if attach_to is None:
+                sys.exit(f"no branch with code {args.parent_code}")
+        added = import_divisions(session, Path(args.directory), under=args.under, attach_to=attach_to,
                                  progress=lambda f, n: print(f"{f}: {n} added", flush=True))
     print(json.dumps(added, ensure_ascii=False))
 
@@ -86,6 +93,7 @@ def cmd_create_admin(args) -> None:
 
 
 def cmd_sweep(_args) -> None:
+    import backend.main  # noqa: F401  (imports every domain, so each one's @periodic tasks are registered)
     from backend.core.tasks import run_periodic_once
 
     print(json.dumps(run_periodic_once(_db()), ensure_ascii=False, default=str))
@@ -116,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("import-divisions", help="build branches from official division-code CSVs")
     p.add_argument("directory")
     p.add_argument("--under", help="import only this code's subtree, e.g. 430725")
+    p.add_argument("--parent-code", help="hang the imported top level under this existing branch")
     p.set_defaults(func=cmd_import_divisions)
 
     p = sub.add_parser("create-admin", help="create a county admin for a real installation")

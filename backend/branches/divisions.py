@@ -63,8 +63,13 @@ def import_divisions(
     directory: Path,
     under: str | None = None,
     progress: Callable[[str, int], None] | None = None,
+    attach_to: Branch | None = None,
 ) -> dict[str, int]:
-    """Import levels top-down; returns how many branches each level added."""
+    """Import levels top-down; returns how many branches each level added.
+
+    The top of the import hangs under its parent if that is already in the tree, else under `attach_to`
+    (e.g. a national federation above the provinces), else it becomes a root.
+    """
     table = Branch.__table__
     cols = [table.c.id, table.c.code, table.c.path, table.c.depth, *(table.c[a] for a in ANCESTOR_COLUMNS)]
     start_level = CODE_LENGTHS.index(len(under)) if under else 0
@@ -91,6 +96,8 @@ def import_divisions(
             parent = known.get(parent_code) if parent_code else None
             if parent_code and parent is None and level > start_level:
                 continue  # an orphan in the source files: its parent level lacks it
+            if parent is None and attach_to is not None:
+                parent = attach_to
             depth = parent.depth + 1 if parent else 1
             values = {"code": code, "name": name, "kind": kind_from_name(level, name).value,
                       "parent_id": parent.id if parent else None, "path": "", "depth": depth,

@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from sqlalchemy import exc as sa_exc
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -220,6 +221,21 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in {"Not Found"} else title
         body = {"type": PROBLEM_BASE + kind, "title": title, "status": exc.status_code, "detail": detail}
         return problem_response(exc.status_code, body, getattr(exc, "headers", None))
+
+    @app.exception_handler(sa_exc.IntegrityError)
+    async def _integrity(_request: Request, exc: sa_exc.IntegrityError):
+        # A uniqueness race the service could not see coming (two submissions at once): nothing was written.
+        log.info("integrity error turned into 409: %s", exc.orig)
+        body = {"type": PROBLEM_BASE + "conflict", "title": "与现有数据冲突", "status": 409,
+                "detail": "数据已被其他操作修改或已存在,请刷新后重试"}
+        return problem_response(409, body)
+
+    @app.exception_handler(sa_exc.DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(_request: Request, exc: Exception):
+        body = {"type": PROBLEM_BASE + "validation-error", "title": "提交的内容有误", "status": 422,
+                "detail": "数值超出范围或格式不被数据库接受"}
+        return problem_response(422, body)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception):

@@ -89,3 +89,9 @@ def test_large_lists_report_at_least_n(admin, tree, monkeypatch):
     monkeypatch.setattr(paging, "COUNT_CAP", 3)
     page = admin.get("/api/v1/branches", params={"limit": 2}).json()
     assert page["total"] == 3 and page["total_exact"] is False and len(page["items"]) == 2
+
+
+def test_ids_beyond_the_database_range_are_a_422_not_a_500(admin):
+    for path in ("/api/v1/branches/99999999999999999999999", "/api/v1/users/9223372036854775808"):
+        r = admin.get(path)
+        assert r.status_code in (404, 422), (path, r.status_code, r.text)
