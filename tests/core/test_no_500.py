@@ -1,6 +1,7 @@
 """No input produces a 500: every route gets malformed ids, parameters and bodies."""
 
 import pytest
+
 from backend.core.routes import api_routes
 from backend.main import create_app
 
