@@ -5,10 +5,10 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Field
 
 from backend.core.db import UTCDateTime, utcnow
-from backend.core.scope import ANCESTOR_COLUMNS, SQLModel
+from backend.core.scope import ANCESTOR_COLUMNS, Ancestors
 
 
-class AuditLog(SQLModel, table=True):
+class AuditLog(Ancestors, table=True):
     """Append-only: who did what, when, to which record, with the values before and after."""
 
     __label__ = "审计记录"
@@ -29,11 +29,3 @@ class AuditLog(SQLModel, table=True):
     after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     ip: str | None = Field(default=None, max_length=64)
     branch_id: int | None = Field(default=None, index=True)
-    a1: int | None = None
-    a2: int | None = None
-    a3: int | None = None
-    a4: int | None = None
-    a5: int | None = None
-    a6: int | None = None
-    a7: int | None = None
-    a8: int | None = None

@@ -7,7 +7,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field
 
 from backend.core.db import UTCDateTime
-from backend.core.scope import Timestamped, scope_indexes
+from backend.core.scope import Ancestors, Timestamped, scope_indexes
 
 
 class BranchKind(StrEnum):
@@ -26,7 +26,7 @@ class BranchKind(StrEnum):
 GRASSROOTS_KINDS = (BranchKind.village, BranchKind.community)
 
 
-class Branch(Timestamped, table=True):
+class Branch(Ancestors, Timestamped, table=True):
     """One federation in the tree: a place (county, township, village…) or a committee in an organ or enterprise."""
 
     __label__ = "组织"
@@ -39,14 +39,6 @@ class Branch(Timestamped, table=True):
     parent_id: int | None = Field(default=None, foreign_key="branch.id", index=True)
     path: str = Field(default="", max_length=200)
     depth: int = Field(default=1)
-    a1: int | None = None
-    a2: int | None = None
-    a3: int | None = None
-    a4: int | None = None
-    a5: int | None = None
-    a6: int | None = None
-    a7: int | None = None
-    a8: int | None = None
     chair_name: str | None = Field(default=None, max_length=50)
     chair_phone: str | None = Field(default=None, max_length=20)
     term_started_on: date | None = None

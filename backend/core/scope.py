@@ -45,10 +45,9 @@ class Principal:
         return f"{self.kind}:{self.id}"
 
 
-class BranchScoped(SQLModel):
-    """Columns every branch-owned record carries. Use `place_in(branch)` to fill them."""
+class Ancestors(SQLModel):
+    """The ids of a branch's ancestors at each depth (its own id at its own depth)."""
 
-    branch_id: int = Field(foreign_key="branch.id", index=True)
     a1: int | None = Field(default=None)
     a2: int | None = Field(default=None)
     a3: int | None = Field(default=None)
@@ -57,6 +56,12 @@ class BranchScoped(SQLModel):
     a6: int | None = Field(default=None)
     a7: int | None = Field(default=None)
     a8: int | None = Field(default=None)
+
+
+class BranchScoped(Ancestors):
+    """Columns every branch-owned record carries. Use `place_in(branch)` to fill them."""
+
+    branch_id: int = Field(foreign_key="branch.id", index=True)
 
     def place_in(self, branch: Any) -> None:
         self.branch_id = branch.id
