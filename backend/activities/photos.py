@@ -1,0 +1,118 @@
+"""Activity photos: checked by content (JPEG or PNG that really decodes), stored once per SHA-256, with a thumbnail."""
+
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from backend.core.config import get_settings
+from backend.core.errors import PayloadTooLarge, UnsupportedMedia
+
+MAX_BYTES = 10 * 1024 * 1024
+# Refuse decompression bombs well before Pillow's own limit: a phone photo is at most ~50 megapixels.
+MAX_PIXELS = 60_000_000
+THUMB_SIZE = (320, 320)
+_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
+_MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"))
+
+
+@dataclass
+class StoredImage:
+    sha256: str
+    content_type: str
+    size: int
+    width: int
+    height: int
+    thumb_sha256: str
+
+
+def media_root() -> Path:
+    return Path(get_settings().media_dir) / "photos"
+
+
+def path_for(sha256: str, ext: str) -> Path:
+    return media_root() / sha256[:2] / f"{sha256}.{ext}"
+
+
+def ext_for(content_type: str) -> str:
+    return "png" if content_type == "image/png" else "jpg"
+
+
+def read_limited(stream, limit: int = MAX_BYTES) -> bytes:
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"照片不能超过 {limit // (1024 * 1024)} MB,请压缩后再传")
+    return data
+
+
+def sniff(data: bytes) -> str:
+    for magic, fmt in _MAGIC:
+        if data.startswith(magic):
+            return fmt
+    raise UnsupportedMedia("只能上传 JPEG 或 PNG 照片(按文件内容判断,改扩展名无效)")
+
+
+def _decode(data: bytes, fmt: str) -> Image.Image:
+    bad = UnsupportedMedia("照片文件已损坏或不是有效的 JPEG/PNG 图片")
+    too_big = UnsupportedMedia("照片像素过大,请压缩后再传")
+    try:
+        # Opening reads only the header, so the pixel count is checked before anything is decoded.
+        probe = Image.open(io.BytesIO(data), formats=[fmt])
+        if probe.width * probe.height > MAX_PIXELS:
+            raise too_big
+        probe.verify()
+        image = Image.open(io.BytesIO(data), formats=[fmt])
+        image.load()
+    except UnsupportedMedia:
+        raise
+    except Image.DecompressionBombError:
+        raise too_big from None
+    except Exception:  # any decoder error, truncation or decompression bomb
+        raise bad from None
+    return image
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def thumbnail_bytes(image: Image.Image) -> bytes:
+    thumb = ImageOps.exif_transpose(image)
+    thumb.thumbnail(THUMB_SIZE)
+    if thumb.mode not in ("RGB", "L"):
+        thumb = thumb.convert("RGBA")
+        background = Image.new("RGB", thumb.size, (255, 255, 255))
+        background.paste(thumb, mask=thumb.getchannel("A"))
+        thumb = background
+    out = io.BytesIO()
+    thumb.save(out, "JPEG", quality=80, optimize=True)
+    return out.getvalue()
+
+
+def store_image(data: bytes) -> StoredImage:
+    """Validate and store; identical content is written once and shared."""
+    if not data:
+        raise UnsupportedMedia("照片文件是空的")
+    fmt = sniff(data)
+    image = _decode(data, fmt)
+    content_type, ext = _FORMATS[fmt]
+    sha = hashlib.sha256(data).hexdigest()
+    thumb = thumbnail_bytes(image)
+    thumb_sha = hashlib.sha256(thumb).hexdigest()
+    _write_once(path_for(sha, ext), data)
+    _write_once(path_for(thumb_sha, "jpg"), thumb)
+    return StoredImage(sha, content_type, len(data), image.width, image.height, thumb_sha)
