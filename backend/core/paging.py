@@ -120,7 +120,9 @@ def _converter(to_public: Any) -> Callable[[Any], BaseModel]:
 def count_rows(session: Session, stmt: Any, cap: int | None = None) -> tuple[int, bool]:
     """Exact total up to `cap`; beyond it (True → exact, False → 'at least cap')."""
     cap = COUNT_CAP if cap is None else cap
-    limited = stmt.order_by(None).limit(cap + 1).subquery()
+    # Count bare rows: extra columns (e.g. a looked-up branch name) would be computed for every counted row.
+    bare = stmt.with_only_columns(sa.literal_column("1"), maintain_column_froms=True)
+    limited = bare.order_by(None).limit(cap + 1).subquery()
     n = session.execute(sa.select(sa.func.count()).select_from(limited)).scalar_one()
     return (cap, False) if n > cap else (n, True)
 
