@@ -95,3 +95,23 @@ def test_ids_beyond_the_database_range_are_a_422_not_a_500(admin):
     for path in ("/api/v1/branches/99999999999999999999999", "/api/v1/users/9223372036854775808"):
         r = admin.get(path)
         assert r.status_code in (404, 422), (path, r.status_code, r.text)
+
+
+def test_oversized_bodies_are_refused_before_they_are_read(admin, tree):
+    from backend.main import MAX_BODY_BYTES
+
+    r = admin.post("/api/v1/branches", content=b"x" * (MAX_BODY_BYTES + 1),
+                   headers={"content-type": "application/json", "Idempotency-Key": "big"})
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_oversized_streamed_bodies_are_refused_too(admin):
+    from backend.main import MAX_BODY_BYTES
+
+    def chunks():
+        for _ in range(MAX_BODY_BYTES // 65536 + 2):
+            yield b"x" * 65536
+
+    r = admin.post("/api/v1/branches", content=chunks(),
+                   headers={"content-type": "application/json", "Idempotency-Key": "stream"})
+    assert r.status_code == 413 and r.json()["type"].endswith("payload-too-large")
