@@ -43,7 +43,6 @@ def cmd_demo(_args) -> None:
 
 def cmd_import_divisions(args) -> None:
     from backend.branches.divisions import import_divisions
-
     from backend.branches.models import Branch
 
     with _db().session(write=True) as session:
