@@ -1,0 +1,125 @@
+"""Background jobs: created in a request, run outside it, polled for progress.
+
+The request commits the job and answers 202; the job then runs in a worker thread of the API process (FastAPI
+background task, started only after the commit so the thread sees the row). The handler is looked up by `kind`,
+so any domain can register one with `@job_handler("kind")`. Handlers commit in chunks and report progress.
+"""
+
+import base64
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from backend.core.db import Database, utcnow
+from backend.core.paging import Column, xlsx_bytes
+from backend.core.scope import Principal
+from backend.core.security import decrypt_field, encrypt_field
+from backend.jobs.models import Job, JobStatus
+
+log = logging.getLogger("halfsky.jobs")
+
+
+@dataclass
+class JobOutcome:
+    result: dict[str, Any] = field(default_factory=dict)
+    failed_rows: list[dict[str, Any]] = field(default_factory=list)
+    failed_columns: list[Column] = field(default_factory=list)
+
+
+Handler = Callable[[Database, Job, Principal], JobOutcome]
+JOB_HANDLERS: dict[str, Handler] = {}
+
+
+def job_handler(kind: str):
+    def register(func: Handler) -> Handler:
+        JOB_HANDLERS[kind] = func
+        return func
+
+    return register
+
+
+def seal(data: bytes | None) -> bytes | None:
+    """Uploaded files and failed-row sheets hold ID numbers and phones: they are encrypted at rest too."""
+    if data is None:
+        return None
+    return encrypt_field(base64.b64encode(data).decode()).encode()
+
+
+def unseal(stored: bytes | None) -> bytes | None:
+    if stored is None:
+        return None
+    return base64.b64decode(decrypt_field(stored.decode()))
+
+
+def create_job(session: Session, principal: Principal, kind: str, *, filename: str | None = None,
+               payload: bytes | None = None, options: dict[str, Any] | None = None) -> Job:
+    from backend.branches.models import Branch
+
+    job = Job(kind=kind, filename=filename, payload=seal(payload), options=options or {}, created_by=principal.subject,
+              created_by_name=principal.name)
+    job.place_in(session.get(Branch, principal.branch_id))
+    session.add(job)
+    session.flush()
+    return job
+
+
+def principal_of(session: Session, subject: str) -> Principal:
+    """The principal a job acts for, rebuilt from the account (role and branch as they are now)."""
+    from backend.auth.models import ApiClient, User
+    from backend.auth.roles import permissions_for
+    from backend.branches.models import Branch
+
+    kind, _, raw_id = subject.partition(":")
+    model = {"user": User, "client": ApiClient}[kind]
+    account = session.get(model, int(raw_id))
+    if account is None or not account.is_active:
+        raise RuntimeError("账号不存在或已停用")
+    branch = session.get(Branch, account.branch_id)
+    return Principal(kind=kind, id=account.id, name=getattr(account, "display_name", None) or account.name,
+                     role=account.role, branch_id=branch.id, branch_depth=branch.depth, branch_path=branch.path,
+                     permissions=permissions_for(account.role))
+
+
+def report_progress(session: Session, job_id: int, *, done: int, failed: int, total: int | None = None) -> None:
+    values: dict[str, Any] = {"rows_done": done, "rows_failed": failed, "updated_at": utcnow()}
+    if total is not None:
+        values["total_rows"] = total
+    session.execute(sa.update(Job).where(Job.id == job_id).values(**values))
+
+
+def run_job(db: Database, job_id: int) -> None:
+    """Run one queued job to its end; never raises (a failure is written on the job)."""
+    try:
+        with db.session(write=True) as session:
+            job = session.get(Job, job_id)
+            if job is None or job.status != JobStatus.queued:
+                return
+            principal = principal_of(session, job.created_by)
+            job.status, job.started_at = JobStatus.running, utcnow()
+            session.info["principal"] = principal
+        handler = JOB_HANDLERS[job.kind]
+        outcome = handler(db, job, principal)
+        sheet = None
+        if outcome.failed_rows:
+            sheet = xlsx_bytes(outcome.failed_rows, outcome.failed_columns, "未导入的行")
+        with db.session(write=True) as session:
+            session.execute(sa.update(Job).where(Job.id == job_id).values(
+                status=JobStatus.done, finished_at=utcnow(), updated_at=utcnow(), result=outcome.result,
+                failed_sheet=seal(sheet), payload=None))
+    except Exception as exc:
+        log.warning("job %s failed", job_id, exc_info=exc)
+        from backend.core.errors import AppError
+
+        if isinstance(exc, AppError):
+            message = exc.detail
+        elif isinstance(exc, RuntimeError | ValueError):
+            message = str(exc)
+        else:
+            message = "任务执行出错,已记录,请稍后重试"
+        with db.session(write=True) as session:
+            session.execute(sa.update(Job).where(Job.id == job_id).values(
+                status=JobStatus.failed, finished_at=utcnow(), updated_at=utcnow(), error=message[:1000]))
