@@ -47,6 +47,17 @@ class DemoContext:
 def _domain_loaders() -> list:
     """Each domain's `demo.load(session, ctx)`, in the order they build on each other."""
     loaders: list = []
+    from backend.tickets import demo as tickets_demo
+
+    loaders.append(tickets_demo.load)
+    from backend.activities import demo as activities_demo
+    from backend.members import demo as members_demo
+    from backend.volunteers import demo as volunteers_demo
+
+    loaders += [members_demo.load, activities_demo.load, volunteers_demo.load]
+    from backend.screenings import demo as screenings_demo
+
+    loaders.append(screenings_demo.load)
     return loaders
 
 

@@ -11,6 +11,8 @@ from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
 import backend.models  # noqa: F401  (registers every table)
+from backend.activities.routes import inactive_router as branches_inactive_router
+from backend.activities.routes import router as activities_router
 from backend.audit.routes import router as audit_router
 from backend.auth.routes import router as auth_router
 from backend.auth.routes import users_router
@@ -20,18 +22,34 @@ from backend.core.db import Database, default_database
 from backend.core.deps import Public
 from backend.core.errors import install_error_handlers
 from backend.core.idempotency import IdempotencyMiddleware
+from backend.core.limits import BodyLimitMiddleware
 from backend.core.tasks import periodic_loop
+from backend.jobs.routes import router as jobs_router
+from backend.members.routes import router as members_router
 from backend.meta.routes import router as meta_router
+from backend.reports.routes import router as reports_router
+from backend.screenings.routes import router as screenings_router
+from backend.tickets.routes import router as tickets_router
+from backend.volunteers.routes import routers as volunteers_routers
 
 API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 12 * 1024 * 1024
 SPA_DIR = Path(os.environ.get("HALFSKY_SPA_DIR", Path(__file__).resolve().parent.parent / "frontend" / "dist"))
 
 ROUTERS: list[APIRouter] = [
     meta_router,
     auth_router,
     users_router,
+    branches_inactive_router,
     branches_router,
+    members_router,
+    activities_router,
+    *volunteers_routers,
     audit_router,
+    reports_router,
+    tickets_router,
+    screenings_router,
+    jobs_router,
 ]
 
 
@@ -64,6 +82,7 @@ def create_app(db: Database | None = None, *, run_periodic: bool = False) -> Fas
     app.state.db = db or default_database()
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -83,6 +83,8 @@ DICTIONARIES: dict[str, dict[str, str]] = {
         "other": "其他",
     },
     "reply_method": {"phone": "电话", "in_person": "当面", "letter": "书面", "sms": "短信", "other": "其他"},
+    "sla_unit": {"hours": "小时(自然时间)", "working_days": "工作日"},
+    "calendar_day_kind": {"holiday": "放假", "workday": "上班"},
     "satisfaction": {"satisfied": "满意", "basically": "基本满意", "unsatisfied": "不满意"},
     "screening_kind": {"cervical": "宫颈癌", "breast": "乳腺癌"},
     "screening_method": {
