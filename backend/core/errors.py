@@ -160,6 +160,8 @@ def _message(err: dict[str, Any]) -> str:
     ctx = dict(err.get("ctx") or {})
     if "error" in ctx:
         ctx["error"] = str(ctx["error"]).removeprefix("Value error, ")
+    if "expected" in ctx:
+        ctx["expected"] = str(ctx["expected"]).replace("' or '", "', '").replace("'", "")
     if template:
         try:
             return template.format(**ctx)
