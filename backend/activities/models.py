@@ -33,8 +33,8 @@ class Activity(BranchScoped, Timestamped, table=True):
 
     __label__ = "活动"
     __table_args__ = (
-        *scope_indexes("activity"),
-        *scope_indexes("activity", "starts_at"),
+        *scope_indexes("activity", soft_delete=True),
+        *scope_indexes("activity", "starts_at", soft_delete=True),
         sa.Index("ix_activity_branch_id_starts_at", "branch_id", "starts_at"),
     )
 

@@ -30,7 +30,7 @@ class Branch(Ancestors, Timestamped, table=True):
     """One federation in the tree: a place (county, township, village…) or a committee in an organ or enterprise."""
 
     __label__ = "组织"
-    __table_args__ = (*scope_indexes("branch", "code"), sa.Index("ix_branch_path", "path"))
+    __table_args__ = (*scope_indexes("branch", "code", soft_delete=True), sa.Index("ix_branch_path", "path"))
 
     id: int | None = Field(default=None, primary_key=True)
     code: str | None = Field(default=None, max_length=32, unique=True)

@@ -76,7 +76,8 @@ def get_principal(session: SessionDep, token: Annotated[str | None, Depends(oaut
 def require(permission: str | None):
     """A dependency that admits principals holding `permission` (None: any signed-in principal)."""
 
-    def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    # Async because it does no I/O: FastAPI then runs it on the event loop instead of a worker thread.
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if permission is not None and not principal.can(permission):
             raise Forbidden(f"当前角色没有「{permission}」权限")
         return principal
@@ -86,7 +87,7 @@ def require(permission: str | None):
     return dependency
 
 
-def public(request: Request) -> None:
+async def public(request: Request) -> None:
     """Marks a route as deliberately open to anyone (health check, login)."""
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import pydantic_core
 import sqlalchemy as sa
 from fastapi import Depends, Query
 from fastapi.responses import Response
@@ -102,13 +103,11 @@ class ListParams:
         total, exact = count_rows(session, stmt)
         page = self.order(stmt, sortable, default_sort).limit(self.limit).offset(self.offset)
         rows = session.scalars(page).all() if scalars else session.execute(page).all()
-        return {
-            "items": [convert(r) for r in rows],
-            "total": total,
-            "total_exact": exact,
-            "limit": self.limit,
-            "offset": self.offset,
-        }
+        body = {"items": [convert(r) for r in rows], "total": total, "total_exact": exact, "limit": self.limit,
+                "offset": self.offset}
+        # The items are already validated public models: serialise them once, in pydantic's JSON encoder,
+        # rather than have the response model validate and encode them again.
+        return Response(pydantic_core.to_json(body, by_alias=True), media_type="application/json")
 
 
 def _converter(to_public: Any) -> Callable[[Any], BaseModel]:
@@ -127,7 +126,7 @@ def count_rows(session: Session, stmt: Any, cap: int | None = None) -> tuple[int
     return (cap, False) if n > cap else (n, True)
 
 
-def list_params(
+async def list_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, description="跳过条数")] = 0,
     sort: Annotated[str | None, Query(description="排序字段,逗号分隔,前加 - 为倒序", max_length=200)] = None,

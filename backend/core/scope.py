@@ -74,9 +74,14 @@ class Timestamped(SQLModel):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-def scope_indexes(table: str, sort_column: str = "created_at") -> tuple[sa.Index, ...]:
-    """One (aN, sort) index per depth, so any subtree's newest-first page is one index range."""
-    return tuple(sa.Index(f"ix_{table}_{a}_{sort_column}", a, sort_column) for a in ANCESTOR_COLUMNS)
+def scope_indexes(table: str, sort_column: str = "created_at", *, soft_delete: bool = False) -> tuple[sa.Index, ...]:
+    """One (aN, sort) index per depth, so any subtree's newest-first page is one index range.
+
+    `soft_delete`: the index also carries `deleted_at`, which every list filters on, so a list's count is
+    answered from the index alone (a partial index would not serve moves, which touch deleted rows too).
+    """
+    extra = ("deleted_at",) if soft_delete else ()
+    return tuple(sa.Index(f"ix_{table}_{a}_{sort_column}", a, sort_column, *extra) for a in ANCESTOR_COLUMNS)
 
 
 def ancestor_values(branch: Any) -> dict[str, int | None]:

@@ -64,7 +64,7 @@ class Member(BranchScoped, Timestamped, table=True):
     """A person of the federation (chair, 执委, 妇女干事…), kept in the branch she belongs to."""
 
     __label__ = "会员"
-    __table_args__ = (*scope_indexes("member"),)
+    __table_args__ = (*scope_indexes("member", soft_delete=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=50)

@@ -97,7 +97,7 @@ class Woman(BranchScoped, Timestamped, table=True):
     """A woman on the screening register (摸底名册); one row per resident ID number in the whole installation."""
 
     __label__ = "妇女"
-    __table_args__ = (*scope_indexes("woman"),)
+    __table_args__ = (*scope_indexes("woman", soft_delete=True),)
     __audit_exclude__ = ("id_number_enc", "id_number_hash", "phone_enc", "phone_hash")
 
     id: int | None = Field(default=None, primary_key=True)
@@ -120,7 +120,7 @@ class ScreeningPlan(BranchScoped, Timestamped, table=True):
 
     __label__ = "筛查计划"
     __tablename__ = "screening_plan"
-    __table_args__ = (*scope_indexes("screening_plan"), sa.Index("ix_screening_plan_year_branch", "year", "branch_id"))
+    __table_args__ = (*scope_indexes("screening_plan", soft_delete=True), sa.Index("ix_screening_plan_year_branch", "year", "branch_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     year: int
@@ -136,8 +136,8 @@ class ScreeningRecord(BranchScoped, Timestamped, table=True):
     __label__ = "筛查记录"
     __tablename__ = "screening_record"
     __table_args__ = (
-        *scope_indexes("screening_record"),
-        *scope_indexes("screening_record", "screened_on"),
+        *scope_indexes("screening_record", soft_delete=True),
+        *scope_indexes("screening_record", "screened_on", soft_delete=True),
         sa.UniqueConstraint("sender", "external_id", name="uq_screening_record_sender_external_id"),
     )
 
@@ -214,7 +214,7 @@ class AidApplication(BranchScoped, Timestamped, table=True):
 
     __label__ = "救助申请"
     __tablename__ = "aid_application"
-    __table_args__ = (*scope_indexes("aid_application"),)
+    __table_args__ = (*scope_indexes("aid_application", soft_delete=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     woman_id: int = Field(foreign_key="woman.id", index=True)

@@ -44,7 +44,7 @@ class VolunteerTeam(BranchScoped, Timestamped, table=True):
 
     __tablename__ = "volunteer_team"
     __label__ = "志愿服务队"
-    __table_args__ = (*scope_indexes("volunteer_team"),)
+    __table_args__ = (*scope_indexes("volunteer_team", soft_delete=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
@@ -61,7 +61,7 @@ class Volunteer(BranchScoped, Timestamped, table=True):
     """A registered volunteer of one team; placed in the team's branch."""
 
     __label__ = "志愿者"
-    __table_args__ = (*scope_indexes("volunteer"),)
+    __table_args__ = (*scope_indexes("volunteer", soft_delete=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="volunteer_team.id", index=True)
@@ -78,7 +78,7 @@ class ServiceRecord(BranchScoped, Timestamped, table=True):
 
     __tablename__ = "service_record"
     __label__ = "志愿服务记录"
-    __table_args__ = (*scope_indexes("service_record"), *scope_indexes("service_record", "served_on"))
+    __table_args__ = (*scope_indexes("service_record", soft_delete=True), *scope_indexes("service_record", "served_on", soft_delete=True))
 
     id: int | None = Field(default=None, primary_key=True)
     volunteer_id: int = Field(foreign_key="volunteer.id", index=True)
