@@ -2,8 +2,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+FE := frontend
+FE_DEPS := $(FE)/node_modules/.package-lock.json
 
-.PHONY: install run test lint openapi bench clean
+.PHONY: install run test lint openapi bench clean spa test-frontend
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,8 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: install, migrate var/halfsky.db, load the demo county into an empty database, serve on :8000
-run: install
+## make run: install, build the SPA, migrate var/halfsky.db, load the demo county into an empty database, serve on :8000
+run: install spa
 	$(BIN)/halfsky migrate
 	$(BIN)/halfsky demo
 	$(BIN)/halfsky serve --host 127.0.0.1 --port 8000
@@ -23,15 +25,35 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== again on PostgreSQL =="; TEST_DB=postgres $(BIN)/pytest; fi
+	$(MAKE) test-frontend
 
 lint: install
 	$(BIN)/ruff check .
 
-openapi: install
+openapi: install $(FE_DEPS)
 	$(BIN)/halfsky openapi
+	cd $(FE) && npx openapi-typescript ../openapi/openapi.json -o src/api/schema.d.ts
 
 bench: install
 	$(BIN)/python bench/scoped_list.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var $(FE)/node_modules $(FE)/dist
+
+## The SPA: npm ci when node_modules is missing or stale, then vite build into frontend/dist (served at /)
+$(FE_DEPS): $(FE)/package-lock.json
+	cd $(FE) && npm ci --no-audit --no-fund
+	touch $(FE_DEPS)
+
+spa: $(FE_DEPS)
+	cd $(FE) && npx vite build
+
+## Frontend checks: generated types match openapi.json, vue-tsc, Vitest, then browser tests on the built SPA
+test-frontend: install spa
+	cd $(FE) && npx openapi-typescript ../openapi/openapi.json -o /tmp/halfsky-schema.$$$$.d.ts >/dev/null \
+	  && { diff -q src/api/schema.d.ts /tmp/halfsky-schema.$$$$.d.ts >/dev/null \
+	       || { rm -f /tmp/halfsky-schema.$$$$.d.ts; echo "src/api/schema.d.ts is stale: run make openapi"; exit 1; }; \
+	       rm -f /tmp/halfsky-schema.$$$$.d.ts; }
+	cd $(FE) && npx vue-tsc --noEmit -p tsconfig.json
+	cd $(FE) && npx vitest run
+	cd $(FE) && node --test --test-concurrency=1 e2e/

@@ -1,0 +1,70 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { useSession } from './stores/session'
+// Phone pages are in the main bundle: they must open with no signal, when a lazy chunk could not load.
+import MobileLayout from './mobile/MobileLayout.vue'
+import MobileHome from './mobile/MobileHome.vue'
+import ReportActivity from './mobile/ReportActivity.vue'
+import FollowUps from './mobile/FollowUps.vue'
+import FollowUpVisit from './mobile/FollowUpVisit.vue'
+import RegisterWoman from './mobile/RegisterWoman.vue'
+import VolunteerHours from './mobile/VolunteerHours.vue'
+import OutboxView from './mobile/OutboxView.vue'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    public?: boolean
+    /** Shown only to users holding this permission. */
+    perm?: string
+    title?: string
+  }
+}
+
+export const officeRoutes: RouteRecordRaw[] = [
+  { path: 'dashboard', component: () => import('./views/dashboard/DashboardView.vue'), meta: { title: '工作台', perm: 'reports:read' } },
+  { path: 'branches', component: () => import('./views/branches/BranchesView.vue'), meta: { title: '组织与换届', perm: 'branches:read' } },
+  { path: 'members', component: () => import('./views/members/MembersView.vue'), meta: { title: '干部执委', perm: 'members:read' } },
+  { path: 'activities', component: () => import('./views/activities/ActivitiesView.vue'), meta: { title: '活动台账', perm: 'activities:read' } },
+  { path: 'volunteers', component: () => import('./views/volunteers/VolunteersView.vue'), meta: { title: '巾帼志愿', perm: 'volunteers:read' } },
+  { path: 'tickets', component: () => import('./views/tickets/TicketsView.vue'), meta: { title: '12338 维权', perm: 'tickets:read' } },
+  { path: 'tickets/:id', component: () => import('./views/tickets/TicketDetailView.vue'), meta: { title: '工单', perm: 'tickets:read' } },
+  { path: 'screening', component: () => import('./views/screening/ScreeningView.vue'), meta: { title: '两癌筛查', perm: 'women:read' } },
+  { path: 'users', component: () => import('./views/users/UsersView.vue'), meta: { title: '用户管理', perm: 'users:admin' } },
+  { path: 'audit', component: () => import('./views/audit/AuditView.vue'), meta: { title: '审计日志', perm: 'audit:read' } },
+]
+
+const routes: RouteRecordRaw[] = [
+  { path: '/login', component: () => import('./views/LoginView.vue'), meta: { public: true, title: '登录' } },
+  { path: '/', component: () => import('./views/OfficeLayout.vue'), children: officeRoutes },
+  {
+    path: '/m',
+    component: MobileLayout,
+    children: [
+      { path: '', component: MobileHome, meta: { title: '我的任务' } },
+      { path: 'activity', component: ReportActivity, meta: { title: '报活动', perm: 'activities:write' } },
+      { path: 'followups', component: FollowUps, meta: { title: '随访任务', perm: 'followups:write' } },
+      { path: 'followups/:id', component: FollowUpVisit, meta: { title: '记录走访', perm: 'followups:write' } },
+      { path: 'woman', component: RegisterWoman, meta: { title: '登记筛查对象', perm: 'women:write' } },
+      { path: 'hours', component: VolunteerHours, meta: { title: '报志愿时长', perm: 'volunteers:write' } },
+      { path: 'outbox', component: OutboxView, meta: { title: '待发送' } },
+    ],
+  },
+  { path: '/:rest(.*)*', redirect: '/' },
+]
+
+export const router = createRouter({ history: createWebHistory(), routes })
+
+router.beforeEach(async (to) => {
+  const session = useSession()
+  if (to.meta.public) {
+    if (to.path === '/login' && (await session.restore())) return session.home
+    return true
+  }
+  if (!(await session.restore())) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+  if (to.path === '/') return session.home
+  if (to.meta.perm && !session.can(to.meta.perm)) return session.home === to.path ? '/m' : session.home
+  return true
+})
+
+router.afterEach((to) => {
+  document.title = to.meta.title ? `${to.meta.title} · 半边天` : '半边天 · 妇联工作系统'
+})

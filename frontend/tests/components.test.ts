@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest'
+import { mount, flushPromises } from '@vue/test-utils'
+import { createPinia, setActivePinia } from 'pinia'
+import ElementPlus from 'element-plus'
+import { defineComponent, h } from 'vue'
+import ActionDialog from '@/components/ActionDialog.vue'
+import ListFrame from '@/components/ListFrame.vue'
+import { useServerErrors } from '@/composables/useForm'
+import { ApiError } from '@/api/errors'
+import { useSession } from '@/stores/session'
+import { timeLeft, validIdNumber } from '@/utils'
+
+function withPinia() {
+  const pinia = createPinia()
+  setActivePinia(pinia)
+  const session = useSession()
+  session.dictionaries = { reply_method: { phone: '电话', sms: '短信' } }
+  return pinia
+}
+
+describe('server errors on forms', () => {
+  it('places each named field and keeps unknown ones as a general message', () => {
+    const errors = useServerErrors()
+    const err = new ApiError(422, { detail: '请检查', errors: [{ field: 'username', message: '用户名已被使用' }, { field: 'positions.0.title', message: '取值应为:主席' }] })
+    expect(errors.take(err)).toBe(true)
+    expect(errors.fieldErrors.username).toBe('用户名已被使用')
+    expect(errors.fieldErrors['positions.0.title']).toBe('取值应为:主席')
+    const only = useServerErrors()
+    only.take(err, ['username'])
+    expect(only.fieldErrors).toEqual({ username: '用户名已被使用' })
+    expect(only.general.value).toContain('positions.0.title')
+    const plain = useServerErrors()
+    expect(plain.take(new ApiError(409, { detail: '当前状态下不能执行此操作' }))).toBe(false)
+    expect(plain.general.value).toBe('当前状态下不能执行此操作')
+  })
+})
+
+describe('ActionDialog', () => {
+  it('asks for required fields in Chinese before emitting, then emits only filled values', async () => {
+    const pinia = withPinia()
+    const errors = useServerErrors()
+    const wrapper = mount(ActionDialog, {
+      props: { title: '答复来电人', errors, fields: [{ key: 'method', label: '答复方式', type: 'select', dict: 'reply_method', required: true }, { key: 'content', label: '答复内容', type: 'textarea', required: true }, { key: 'note', label: '备注', type: 'text' }] },
+      global: { plugins: [pinia, ElementPlus], stubs: { transition: false, 'transition-group': false } },
+      attachTo: document.body,
+    })
+    await flushPromises()
+    const submit = document.querySelector('[data-test=step-submit]') as HTMLButtonElement
+    submit.click()
+    await flushPromises()
+    expect(errors.fieldErrors).toEqual({ method: '请填写答复方式', content: '请填写答复内容' })
+    expect(document.querySelectorAll('.el-form-item.is-error')).toHaveLength(2)
+    expect(wrapper.emitted('submit')).toBeUndefined()
+
+    const textarea = document.querySelector('textarea') as HTMLTextAreaElement
+    textarea.value = '已电话答复'
+    textarea.dispatchEvent(new Event('input'))
+    ;(wrapper.vm as unknown as { $: { setupState: { body: Record<string, unknown> } } }).$.setupState.body.method = 'phone'
+    await flushPromises()
+    submit.click()
+    await flushPromises()
+    expect(wrapper.emitted('submit')?.[0]).toEqual([{ method: 'phone', content: '已电话答复' }])
+    wrapper.unmount()
+  })
+})
+
+describe('ListFrame', () => {
+  it('shows the total, an "at least" count when inexact, the error, and calls export', async () => {
+    const pinia = withPinia()
+    let exported = ''
+    const list = { state: { q: '', page: 1, pageSize: 20 }, total: 12000, totalText: '至少 10000 条', loading: false, exporting: false, error: '没有权限执行此操作', search: () => undefined, exportXlsx: (f?: string) => (exported = f ?? '') }
+    const wrapper = mount(defineComponent({ render: () => h(ListFrame, { list, filename: '组织', title: '组织与换届' }, { default: () => h('div', { class: 'rows' }, 'rows') }) }), {
+      global: { plugins: [pinia, ElementPlus] },
+    })
+    expect(wrapper.text()).toContain('组织与换届')
+    expect(wrapper.get('[data-test=total]').text()).toBe('至少 10000 条')
+    expect(wrapper.text()).toContain('没有权限执行此操作')
+    await wrapper.get('[data-test=export]').trigger('click')
+    expect(exported).toBe('组织')
+  })
+})
+
+describe('helpers', () => {
+  it('checks the resident ID check digit', () => {
+    expect(validIdNumber('11010519491231002X')).toBe(true)
+    expect(validIdNumber('110105194912310021')).toBe(false)
+    expect(validIdNumber('1101051949')).toBe(false)
+  })
+  it('says how long is left before a deadline, or how late it is', () => {
+    const now = Date.parse('2026-03-08T00:00:00Z')
+    expect(timeLeft('2026-03-08T05:00:00Z', now)).toEqual({ text: '还剩 5 小时', overdue: false })
+    expect(timeLeft('2026-03-05T00:00:00Z', now)).toEqual({ text: '已超时 3 天', overdue: true })
+    expect(timeLeft(null, now).text).toBe('')
+  })
+})
