@@ -51,7 +51,7 @@ def thumbnail_url(activity_id: int, photo_id: int | None) -> str | None:
     return f"{API}/activities/{activity_id}/photos/{photo_id}/thumbnail" if photo_id else None
 
 
-def to_public(activity: Activity, branch_name: str | None = None) -> ActivityPublic:
+def to_public(activity: Activity | sa.Row, branch_name: str | None = None) -> ActivityPublic:
     public = ActivityPublic.model_validate(activity)
     public.branch_name = branch_name
     public.thumbnail_url = thumbnail_url(activity.id, activity.cover_photo_id)
@@ -61,13 +61,14 @@ def to_public(activity: Activity, branch_name: str | None = None) -> ActivityPub
 
 
 def list_statement(stmt):
-    return stmt.add_columns(
-        sa.select(Branch.name).where(Branch.id == Activity.branch_id).scalar_subquery().label("branch_name"))
+    """Plain rows (the table's columns and the organiser's name), not ORM objects: a page is read, never changed."""
+    branch_name = sa.select(Branch.name).where(Branch.id == Activity.branch_id).scalar_subquery()
+    return stmt.with_only_columns(*Activity.__table__.c, branch_name.label("branch_name"),
+                                  maintain_column_froms=True)
 
 
-def row_to_public(row) -> ActivityPublic:
-    activity, branch_name = row
-    return to_public(activity, branch_name)
+def row_to_public(row: sa.Row) -> ActivityPublic:
+    return to_public(row, row.branch_name)
 
 
 def detail(session: Session, activity: Activity) -> ActivityPublic:

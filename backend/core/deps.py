@@ -4,9 +4,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from backend.core.db import Database, utcnow
 from backend.core.errors import Forbidden, Unauthorized
@@ -40,32 +41,35 @@ def get_principal(session: SessionDep, token: Annotated[str | None, Depends(oaut
     if not token:
         raise Unauthorized("请先登录")
     claims = decode_access_token(token)
-    if session.get(RevokedToken, claims["jti"]) is not None:
-        raise Unauthorized("登录已退出,请重新登录")
     kind, _, raw_id = str(claims["sub"]).partition(":")
     model = {"user": User, "client": ApiClient}.get(kind)
     if model is None or not raw_id.isdigit():
         raise Unauthorized("令牌无效")
-    row = session.exec(
-        select(model, Branch).join(Branch, Branch.id == model.branch_id).where(model.id == int(raw_id))
+    name = model.display_name if model is User else model.name
+    revoked = sa.select(RevokedToken.jti).where(RevokedToken.jti == claims["jti"]).exists()
+    # One round trip of plain columns: this runs on every request.
+    row = session.execute(
+        sa.select(model.id, name.label("name"), model.role, model.is_active, model.branch_id, Branch.depth,
+                  Branch.path, Branch.deleted_at, revoked.label("revoked"))
+        .join(Branch, Branch.id == model.branch_id)
+        .where(model.id == int(raw_id))
     ).first()
+    if row is not None and row.revoked:
+        raise Unauthorized("登录已退出,请重新登录")
     # Deactivation, a role change or a move to another branch takes effect at once.
-    if row is None:
+    if row is None or not row.is_active or row.deleted_at is not None:
         raise Unauthorized("账号不存在或已停用")
-    account, branch = row
-    if not account.is_active or branch.deleted_at is not None:
-        raise Unauthorized("账号不存在或已停用")
-    if account.role != claims.get("role") or account.branch_id != claims.get("branch"):
+    if row.role != claims.get("role") or row.branch_id != claims.get("branch"):
         raise Unauthorized("账号权限已变更,请重新登录")
     principal = Principal(
         kind=kind,
-        id=account.id,
-        name=getattr(account, "display_name", None) or account.name,
-        role=account.role,
-        branch_id=branch.id,
-        branch_depth=branch.depth,
-        branch_path=branch.path,
-        permissions=permissions_for(account.role),
+        id=row.id,
+        name=row.name,
+        role=row.role,
+        branch_id=row.branch_id,
+        branch_depth=row.depth,
+        branch_path=row.path,
+        permissions=permissions_for(row.role),
         jti=claims["jti"],
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
     )

@@ -1,3 +1,4 @@
+import asyncio
 from datetime import date
 
 import pytest
@@ -108,7 +109,7 @@ def test_machine_clients_cannot_touch_tickets_or_members(bureau, civil, tree, se
         principal = principal_for(client.account, tree.county)
         for permission in ("tickets:read", "tickets:write", "members:read", "members:write"):
             with pytest.raises(Forbidden):
-                require(permission)(principal)
+                asyncio.run(require(permission)(principal))
         for path in ("/api/v1/tickets", "/api/v1/members"):
             assert client.get(path).status_code == 403
             assert client.post(path, json={}).status_code == 403
