@@ -142,7 +142,8 @@ def test_update_move_and_delete(login, tree, session):
     assert cadre.get(f"{BASE}/{m['id']}").status_code == 404
     assert cadre.get(BASE).json()["total"] == 0
     actions = session.exec(select(AuditLog.action).where(AuditLog.entity == "member",
-                                                         AuditLog.entity_id == str(m["id"]))).all()
+                                                         AuditLog.entity_id == str(m["id"]))
+                           .order_by(AuditLog.id)).all()
     assert actions == ["create", "update", "delete"]
 
 
