@@ -28,6 +28,12 @@ def cmd_serve(args) -> None:
 
     from backend.main import create_app
 
+    if args.workers > 1:
+        # Several processes: each builds its own app; periodic tasks belong to one place (`halfsky sweep`).
+        print("serving with several workers: run `halfsky sweep` every few minutes (cron or a timer)")
+        uvicorn.run("backend.main:create_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level="info", proxy_headers=True)
+        return
     uvicorn.run(create_app(run_periodic=not args.no_sweep), host=args.host, port=args.port,
                 log_level="info", proxy_headers=True)
 
@@ -113,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--no-sweep", action="store_true", help="do not run periodic tasks in this process")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (periodic tasks then run only via sweep)")
     p.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(func=cmd_migrate)
