@@ -43,7 +43,8 @@ class Branch(Ancestors, Timestamped, table=True):
     chair_phone: str | None = Field(default=None, max_length=20)
     term_started_on: date | None = None
     term_due_on: date | None = Field(default=None, index=True)
-    womens_home: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # none_as_null: "no 妇女之家" is SQL NULL, so `has_womens_home` filters work on both databases.
+    womens_home: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     def ancestor_ids(self) -> list[int]:

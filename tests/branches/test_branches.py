@@ -166,3 +166,12 @@ def test_list_paging_sort_search_and_export(admin, tree):
 
     rows = list(load_workbook(BytesIO(x.content)).active.values)
     assert rows[0][:3] == ("组织代码", "名称", "类型") and len(rows) == 5 and rows[1][2] == "村"
+
+
+def test_has_womens_home_filter(admin, tree):
+    admin.patch(f"{B}/{tree.village_a1.id}", json={"womens_home": {"venue": "村部", "has_venue": True}})
+    admin.patch(f"{B}/{tree.village_a2.id}", json={"womens_home": {"venue": "村部"}})
+    admin.patch(f"{B}/{tree.village_a2.id}", json={"womens_home": None})
+    with_home = admin.get(B, params={"has_womens_home": True}).json()["items"]
+    assert [b["name"] for b in with_home] == ["甲一村"]
+    assert admin.get(B, params={"has_womens_home": False}).json()["total"] == 6
