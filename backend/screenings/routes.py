@@ -259,10 +259,14 @@ RECORD_COLUMNS = [Column("woman_id", "妇女编号"), Column("kind", "筛查类�
                   Column("source", "来源", "screening_source"), Column("external_id", "外部编号")]
 
 
-def _record_public(row) -> RecordPublic:
+def _record_public(row, principal: Principal) -> RecordPublic:
+    """A result is health data: shown only to those who may read personal data (follow-ups carry the work)."""
     record, follow_up_id = row
     data = RecordPublic.model_validate(record, from_attributes=True)
     data.follow_up_id = follow_up_id
+    if not principal.can("pii:read"):
+        data.result = data.tbs = data.birads = None
+        data.result_masked = True
     return data
 
 
@@ -286,7 +290,8 @@ def list_records(session: SessionDep, principal: ScreeningsRead, page: PageDep, 
         stmt = stmt.where(ScreeningRecord.screened_on >= screened_from)
     if screened_to:
         stmt = stmt.where(ScreeningRecord.screened_on <= screened_to)
-    return page.respond(session, _with_follow_up(stmt), _record_public, scalars=False, columns=RECORD_COLUMNS,
+    return page.respond(session, _with_follow_up(stmt), lambda row: _record_public(row, principal), scalars=False,
+                        columns=RECORD_COLUMNS,
                         filename="screenings", search=[ScreeningRecord.institution, ScreeningRecord.external_id],
                         sortable={"created_at": ScreeningRecord.created_at, "screened_on": ScreeningRecord.screened_on,
                                   "id": ScreeningRecord.id})
@@ -301,7 +306,7 @@ def create_record(session: SessionDep, principal: ScreeningsWrite, body: RecordC
 def _one_record(session, principal, record_id: int) -> RecordPublic:
     get_scoped(session, ScreeningRecord, record_id, principal)
     row = session.execute(_with_follow_up(select(ScreeningRecord).where(ScreeningRecord.id == record_id))).first()
-    return _record_public(row)
+    return _record_public(row, principal)
 
 
 @records_router.post("/batch", response_model=BatchOut)

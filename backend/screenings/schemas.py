@@ -167,9 +167,10 @@ class RecordPublic(BaseModel):
     screened_on: date
     institution: str | None
     method: ScreeningMethod | None
-    result: ScreeningResult
+    result: ScreeningResult | None = Field(description="without `pii:read` null, and `result_masked` is true")
     tbs: Tbs | None
     birads: int | None
+    result_masked: bool = False
     consent: bool
     source: ScreeningSource
     external_id: str | None

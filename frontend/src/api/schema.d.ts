@@ -3675,7 +3675,13 @@ export interface components {
             method: components["schemas"]["ScreeningMethod"] | null;
             /** Plan Id */
             plan_id: number | null;
-            result: components["schemas"]["ScreeningResult"];
+            /** @description without `pii:read` null, and `result_masked` is true */
+            result: components["schemas"]["ScreeningResult"] | null;
+            /**
+             * Result Masked
+             * @default false
+             */
+            result_masked: boolean;
             /**
              * Screened On
              * Format: date
