@@ -13,7 +13,7 @@ import pydantic_core
 import sqlalchemy as sa
 from fastapi import Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from backend.core.errors import ValidationFailed
@@ -30,8 +30,8 @@ CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    total: int
-    total_exact: bool = True
+    total: int = Field(description="符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)")
+    total_exact: bool = Field(default=True, description="false:total 是下限,精确计数比这一页更贵")
     limit: int
     offset: int
 

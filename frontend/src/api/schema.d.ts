@@ -1903,10 +1903,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -2120,10 +2124,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -2231,10 +2239,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -2428,10 +2440,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -2849,10 +2865,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -3008,10 +3028,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -3024,10 +3048,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -3243,10 +3271,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -3425,10 +3457,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -3642,10 +3678,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -3875,10 +3915,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -4080,10 +4124,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -4304,10 +4352,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -4557,10 +4609,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -4665,10 +4721,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
@@ -4790,10 +4850,14 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
             total: number;
             /**
              * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
              * @default true
              */
             total_exact: boolean;
