@@ -5,6 +5,7 @@ import contextlib
 import os
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
@@ -62,6 +63,9 @@ def create_app(db: Database | None = None, *, run_periodic: bool = False) -> Fas
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Few threads per process: handlers are CPU-bound Python, and many threads only fight over the GIL
+        # (measured in bench/README.md); run more processes instead.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         task = None
         if run_periodic:
             task = asyncio.create_task(periodic_loop(app.state.db, settings.sweep_interval_seconds))

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     media_dir: Path = VAR_DIR / "media"
     sweep_interval_seconds: int = 300
     db_pool_size: int = 10
+    # Threads per process for request handlers (and jobs); see bench/README.md for why it is small.
+    worker_threads: int = 4
 
     @field_validator("cors_origins", mode="before")
     @classmethod
