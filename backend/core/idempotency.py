@@ -21,6 +21,7 @@ MAX_KEY_LENGTH = 200
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.1
 _BOUNDARY = re.compile(rb"boundary=([^;\s]+)")
+_NOT_KEPT = {401, 403, 413, 429}
 
 
 def _problem(status: int, kind: str, title: str, detail: str) -> tuple[int, bytes]:
@@ -97,8 +98,9 @@ class IdempotencyMiddleware:
         except BaseException:
             await asyncio.to_thread(_release, db, subject, key)
             raise
-        if captured["status"] >= 500:
-            # A server failure saved nothing: let the retry run again.
+        if captured["status"] >= 500 or captured["status"] in _NOT_KEPT:
+            # Nothing was done (a server failure, or the caller was not let in): the retry must run again,
+            # e.g. after the phone has refreshed its expired token.
             await asyncio.to_thread(_release, db, subject, key)
         else:
             await asyncio.to_thread(_store, db, subject, key, captured)

@@ -73,11 +73,14 @@ def decode_access_token(token: str, *, verify_exp: bool = True) -> dict[str, Any
             algorithms=[JWT_ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"verify_exp": verify_exp, "require_exp": True, "require_iat": True, "require_jti": True,
+            # python-jose turns a required claim into a verified one, so `exp` is required only when verified.
+            options={"verify_exp": verify_exp, "require_exp": verify_exp, "require_iat": True, "require_jti": True,
                      "require_sub": True},
         )
     except JWTError as exc:
         raise Unauthorized("令牌无效或已过期") from exc
+    if "exp" not in claims:
+        raise Unauthorized("令牌无效")
     return claims
 
 

@@ -64,3 +64,25 @@ def test_multipart_boundaries_do_not_change_the_hash():
     two = one.replace(b"AAA", b"BBB")
     assert idempotency._request_hash(scope, one, b"multipart/form-data; boundary=AAA") == \
         idempotency._request_hash(scope, two, b"multipart/form-data; boundary=BBB")
+
+
+def test_a_refused_login_is_not_replayed_after_the_token_is_renewed(admin, tree, session, anon):
+    from datetime import timedelta
+
+    from jose import jwt
+
+    from backend.core.config import get_settings
+    from backend.core.db import utcnow
+
+    settings = get_settings()
+    now = utcnow()
+    expired = jwt.encode({"sub": f"user:{admin.account.id}", "role": "county_admin", "branch": tree.county.id,
+                          "jti": "old", "iat": int((now - timedelta(hours=2)).timestamp()),
+                          "exp": int((now - timedelta(hours=1)).timestamp()), "iss": settings.jwt_issuer,
+                          "aud": settings.jwt_audience}, settings.secret_key, algorithm="HS256")
+    body = {"name": "离线村", "kind": "village", "parent_id": tree.town_a.id}
+    first = anon.post(B, json=body, headers={"Authorization": f"Bearer {expired}", "Idempotency-Key": "offline-1"})
+    assert first.status_code == 401
+    again = admin.post(B, json=body, headers={"Idempotency-Key": "offline-1"})
+    assert again.status_code == 201 and "idempotent-replayed" not in again.headers
+    assert _count(session, "离线村") == 1
