@@ -80,10 +80,15 @@ class IdempotencyMiddleware:
 
         captured: dict = {"status": 500, "headers": [], "body": b""}
 
+        delivered = False
+
         async def replay_receive() -> Message:
-            nonlocal body
-            chunk, body = body, b""
-            return {"type": "http.request", "body": chunk, "more_body": False}
+            nonlocal delivered
+            if delivered:
+                # After the body, only the client's disconnect is left to hear about.
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture_send(message: Message) -> None:
             if message["type"] == "http.response.start":
