@@ -24,7 +24,7 @@ from backend.activities.schemas import (
 from backend.branches.models import Branch, BranchKind
 from backend.core.deps import SessionDep, perm
 from backend.core.paging import CHINA_TZ, LIST_RESPONSES, Column, PageDep
-from backend.core.scope import get_scoped, scoped
+from backend.core.scope import get_scoped, scoped, within
 
 router = APIRouter(prefix="/activities", tags=["activities"])
 # Lives here because it is about activities; registered before the branches router so "/inactive" is not an id.
@@ -58,13 +58,6 @@ SORTABLE = {"starts_at": Activity.starts_at, "created_at": Activity.created_at, 
             "participants": Activity.participants, "id": Activity.id}
 
 
-def _subtree(session, principal, stmt, model, under: int | None):
-    if under is None:
-        return stmt
-    root = get_scoped(session, Branch, under, principal)
-    return stmt.where(getattr(model, f"a{root.depth}") == root.id)
-
-
 @router.get("", response_model=ActivityList, responses=LIST_RESPONSES)
 def list_activities(
     session: SessionDep,
@@ -79,7 +72,7 @@ def list_activities(
     missing_photos: Annotated[bool | None, Query(description="true:没有照片的")] = None,
     missing_sign_in: Annotated[bool | None, Query(description="true:没有签到的")] = None,
 ):
-    stmt = _subtree(session, principal, scoped(select(Activity), principal), Activity, under)
+    stmt = within(session, principal, scoped(select(Activity), principal), Activity, under)
     if branch_id is not None:
         stmt = stmt.where(Activity.branch_id == branch_id)
     if type:
@@ -224,7 +217,7 @@ def list_inactive_branches(
     kind: Annotated[BranchKind | None, Query(description="village 或 community")] = None,
 ):
     """村、社区在最近 N 天内没有已开展(或已核验)的活动:有组织无活动的名单."""
-    stmt = _subtree(session, principal, service.inactive_statement(principal, days), Branch, under)
+    stmt = within(session, principal, service.inactive_statement(principal, days), Branch, under)
     if kind is not None:
         stmt = stmt.where(Branch.kind == kind.value)
     return page.respond(session, stmt, service.inactive_row,

@@ -6,10 +6,9 @@ from sqlmodel import select
 
 from backend.audit.models import AuditLog
 from backend.audit.schemas import AuditList, AuditPublic
-from backend.branches.models import Branch
 from backend.core.deps import AuditRead, SessionDep
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
-from backend.core.scope import get_scoped, scoped
+from backend.core.scope import scoped, within
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -54,9 +53,7 @@ def list_audit(
         stmt = stmt.where(AuditLog.at >= since)
     if until:
         stmt = stmt.where(AuditLog.at < until)
-    if under is not None:
-        root = get_scoped(session, Branch, under, principal)
-        stmt = stmt.where(getattr(AuditLog, f"a{root.depth}") == root.id)
+    stmt = within(session, principal, stmt, AuditLog, under)
     return page.respond(session, stmt, AuditPublic, sortable={"at": AuditLog.at, "id": AuditLog.id},
                         default_sort="-at", search=[AuditLog.actor_name, AuditLog.entity],
                         columns=AUDIT_COLUMNS, filename="audit")

@@ -22,7 +22,7 @@ from backend.branches.models import Branch
 from backend.core.deps import Authenticated, Public, SessionDep, UsersAdmin
 from backend.core.errors import AppError, BadRequest
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
-from backend.core.scope import get_scoped, scoped
+from backend.core.scope import get_scoped, scoped, within
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"])
@@ -110,9 +110,7 @@ def list_users(
         stmt = stmt.where(User.branch_id == branch_id)
     if is_active is not None:
         stmt = stmt.where(User.is_active == is_active)
-    if under is not None:
-        root = get_scoped(session, Branch, under, principal)
-        stmt = stmt.where(getattr(User, f"a{root.depth}") == root.id)
+    stmt = within(session, principal, stmt, User, under)
     return page.respond(
         session, stmt, UserPublic,
         sortable={"created_at": User.created_at, "username": User.username, "id": User.id},

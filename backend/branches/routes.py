@@ -15,7 +15,7 @@ from backend.branches.schemas import (
 )
 from backend.core.deps import BranchesRead, BranchesWrite, SessionDep
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
-from backend.core.scope import get_scoped, scoped
+from backend.core.scope import get_scoped, scoped, within
 
 router = APIRouter(prefix="/branches", tags=["branches"])
 
@@ -72,9 +72,7 @@ def list_branches(
     stmt = scoped(select(Branch), principal)
     if parent_id is not None:
         stmt = stmt.where(Branch.parent_id == parent_id)
-    if under is not None:
-        root = get_scoped(session, Branch, under, principal)
-        stmt = stmt.where(getattr(Branch, f"a{root.depth}") == root.id)
+    stmt = within(session, principal, stmt, Branch, under)
     return _list(session, principal, page, stmt, "branches", kind=kind, depth=depth, term_status=term_status,
                  term_due_within=term_due_within, has_womens_home=has_womens_home)
 

@@ -108,6 +108,16 @@ def scoped(stmt: Any, principal: Principal, model: Any = None) -> Any:
     return stmt
 
 
+def within(session: Session, principal: Principal, stmt: Any, model: Any, under: int | None) -> Any:
+    """The `under=` filter of a list: narrow to one branch's subtree, a branch the caller must be able to see."""
+    if under is None:
+        return stmt
+    from backend.branches.models import Branch
+
+    root = get_scoped(session, Branch, under, principal)
+    return stmt.where(subtree_filter(model, root.id, root.depth))
+
+
 def get_scoped(session: Session, model: type[T], record_id: int, principal: Principal, *, for_update: bool = False) -> T:
     """Fetch one record the principal may see; anything else is 404, so existence is never confirmed."""
     stmt = scoped(select(model).where(model.id == record_id), principal, model)

@@ -3,10 +3,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlmodel import select
 
-from backend.branches.models import Branch
 from backend.core.deps import SessionDep, perm
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
-from backend.core.scope import get_scoped, scoped
+from backend.core.scope import get_scoped, scoped, within
 from backend.members import service
 from backend.members.models import Education, Gender, Member, MemberTitle, PoliticalStatus
 from backend.members.schemas import (
@@ -62,10 +61,7 @@ def list_members(
     political_status: PoliticalStatus | None = None,
     education: Education | None = None,
 ):
-    stmt = scoped(select(Member), principal)
-    if under is not None:
-        root = get_scoped(session, Branch, under, principal)
-        stmt = stmt.where(getattr(Member, f"a{root.depth}") == root.id)
+    stmt = within(session, principal, scoped(select(Member), principal), Member, under)
     if branch_id is not None:
         stmt = stmt.where(Member.branch_id == branch_id)
     for column, value in ((Member.gender, gender), (Member.political_status, political_status),

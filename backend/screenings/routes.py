@@ -14,7 +14,7 @@ from backend.core import audit
 from backend.core.db import Database
 from backend.core.deps import SessionDep, get_db, perm
 from backend.core.paging import LIST_RESPONSES, XLSX_MEDIA, Column, PageDep, today_in_china
-from backend.core.scope import Principal, get_scoped, scoped
+from backend.core.scope import Principal, get_scoped, scoped, within
 from backend.core.security import decrypt_field
 from backend.jobs import service as jobs
 from backend.jobs.routes import job_public
@@ -92,13 +92,6 @@ routers = [women_router, plans_router, records_router, follow_ups_router, aid_ro
 router = APIRouter()
 
 
-def _under(session, principal: Principal, stmt, model, under: int | None):
-    if under is None:
-        return stmt
-    root = get_scoped(session, Branch, under, principal)
-    return stmt.where(getattr(model, f"a{root.depth}") == root.id)
-
-
 def _branch_or_own(session, principal: Principal, branch_id: int | None) -> Branch:
     return get_scoped(session, Branch, branch_id if branch_id is not None else principal.branch_id, principal)
 
@@ -137,7 +130,7 @@ WOMAN_COLUMNS = [Column("name", "姓名"), Column("id_number", "身份证号(脱
 def list_women(session: SessionDep, principal: WomenRead, page: PageDep, under: Under = None,
                hardship_status: HardshipStatus | None = None,
                born_from: date | None = None, born_to: date | None = None):
-    stmt = _under(session, principal, scoped(select(Woman), principal), Woman, under)
+    stmt = within(session, principal, scoped(select(Woman), principal), Woman, under)
     if hardship_status:
         stmt = stmt.where(Woman.hardship_status == hardship_status)
     if born_from:
@@ -218,7 +211,7 @@ def delete_woman(session: SessionDep, principal: WomenWrite, woman_id: int):
 @plans_router.get("", response_model=PlanList, responses=LIST_RESPONSES)
 def list_plans(session: SessionDep, principal: ScreeningsRead, page: PageDep, under: Under = None,
                year: Annotated[int | None, Query(ge=2000, le=2100)] = None):
-    stmt = _under(session, principal, scoped(select(ScreeningPlan), principal), ScreeningPlan, under)
+    stmt = within(session, principal, scoped(select(ScreeningPlan), principal), ScreeningPlan, under)
     if year:
         stmt = stmt.where(ScreeningPlan.year == year)
     return page.respond(session, stmt, PlanPublic, search=[ScreeningPlan.name], filename="screening-plans",
@@ -279,7 +272,7 @@ def list_records(session: SessionDep, principal: ScreeningsRead, page: PageDep, 
                  kind: ScreeningKind | None = None, result: list[ScreeningResult] | None = Query(default=None),
                  source: ScreeningSource | None = None, woman_id: int | None = None, plan_id: int | None = None,
                  screened_from: date | None = None, screened_to: date | None = None):
-    stmt = _under(session, principal, scoped(select(ScreeningRecord), principal), ScreeningRecord, under)
+    stmt = within(session, principal, scoped(select(ScreeningRecord), principal), ScreeningRecord, under)
     for col, value in ((ScreeningRecord.kind, kind), (ScreeningRecord.source, source),
                        (ScreeningRecord.woman_id, woman_id), (ScreeningRecord.plan_id, plan_id)):
         if value is not None:
@@ -377,7 +370,7 @@ def list_follow_ups(session: SessionDep, principal: FollowUpsRead, page: PageDep
                     status: list[FollowUpStatus] | None = Query(default=None), kind: ScreeningKind | None = None,
                     overdue: Annotated[bool | None, Query(description="只看已过期限未完成当前步骤的")] = None,
                     diagnosis: Diagnosis | None = None, woman_id: int | None = None):
-    stmt = _under(session, principal, scoped(select(FollowUp), principal), FollowUp, under)
+    stmt = within(session, principal, scoped(select(FollowUp), principal), FollowUp, under)
     if status:
         stmt = stmt.where(FollowUp.status.in_([s.value for s in status]))
     if kind:
@@ -460,7 +453,7 @@ AID_COLUMNS = [Column("woman_id", "妇女编号"), Column("amount", "金额(元)
 def list_aid(session: SessionDep, principal: AidRead, page: PageDep, under: Under = None,
              status: list[AidStatus] | None = Query(default=None), woman_id: int | None = None):
     """Civil affairs lists what awaits its verification with `status=submitted`."""
-    stmt = _under(session, principal, scoped(select(AidApplication), principal), AidApplication, under)
+    stmt = within(session, principal, scoped(select(AidApplication), principal), AidApplication, under)
     if status:
         stmt = stmt.where(AidApplication.status.in_([s.value for s in status]))
     if woman_id is not None:

@@ -4,11 +4,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header, Query, Response
 from sqlmodel import select
 
-from backend.branches.models import Branch
 from backend.core.deps import SessionDep, SettingsAdmin, perm
 from backend.core.errors import NotFound
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
-from backend.core.scope import get_scoped, scoped, subtree_filter
+from backend.core.scope import get_scoped, scoped, within
 from backend.meta.dictionaries import label
 from backend.tickets import schemas as s
 from backend.tickets import service
@@ -84,9 +83,7 @@ def list_tickets(
         stmt = stmt.where(Ticket.sealed.is_(sealed))
     if mine:
         stmt = stmt.where(Ticket.assignee_id == principal.id)
-    if under is not None:
-        root = get_scoped(session, Branch, under, principal)
-        stmt = stmt.where(subtree_filter(Ticket, root.id, root.depth))
+    stmt = within(session, principal, stmt, Ticket, under)
     stmt = service.created_between(stmt, created_from, created_to)
     return page.respond(session, stmt, lambda t: service.to_public(t, now), sortable=SORTABLE,
                         default_sort="-created_at", search=[Ticket.number, Ticket.summary], columns=COLUMNS,

@@ -530,14 +530,17 @@ def ticket_stats(session: Session, principal: Principal, period_from: date | Non
     start = datetime.combine(period_from, time(0), tzinfo=CHINA_TZ).astimezone(UTC)
     end = datetime.combine(period_to + timedelta(days=1), time(0), tzinfo=CHINA_TZ).astimezone(UTC)
 
+    # The `under` branch is looked up once, not once per figure.
+    narrowed = None
+    if under is not None:
+        root = get_scoped(session, Branch, under, principal)
+        narrowed = subtree_filter(Ticket, root.id, root.depth)
+
     def base(*columns: Any) -> Any:
         stmt = scoped(sa.select(*columns).select_from(Ticket.__table__).execution_options(ticket_figures=True),
                       principal, Ticket)
         stmt = stmt.where(Ticket.created_at >= start, Ticket.created_at < end)
-        if under is not None:
-            root = get_scoped(session, Branch, under, principal)
-            stmt = stmt.where(subtree_filter(Ticket, root.id, root.depth))
-        return stmt
+        return stmt if narrowed is None else stmt.where(narrowed)
 
     def grouped(column: Any, keys: list[str]) -> dict[str, int]:
         counts = dict.fromkeys(keys, 0)

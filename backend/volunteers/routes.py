@@ -8,7 +8,7 @@ from backend.activities.service import resolve_period
 from backend.branches.models import Branch
 from backend.core.deps import SessionDep, perm
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
-from backend.core.scope import get_scoped, scoped
+from backend.core.scope import get_scoped, scoped, within
 from backend.volunteers import service
 from backend.volunteers.models import (
     ServiceRecord,
@@ -48,13 +48,6 @@ VolunteersWrite = perm("volunteers:write")
 Under = Annotated[int | None, Query(description="只看某组织及其全部下级")]
 
 
-def _under(session, principal, stmt, model, under: int | None):
-    if under is None:
-        return stmt
-    root = get_scoped(session, Branch, under, principal)
-    return stmt.where(getattr(model, f"a{root.depth}") == root.id)
-
-
 # ---- teams
 
 TEAM_COLUMNS = [
@@ -67,7 +60,7 @@ TEAM_COLUMNS = [
 @teams_router.get("", response_model=TeamList, responses=LIST_RESPONSES)
 def list_teams(session: SessionDep, principal: VolunteersRead, page: PageDep, under: Under = None,
                type: TeamType | None = None):
-    stmt = _under(session, principal, scoped(select(VolunteerTeam), principal), VolunteerTeam, under)
+    stmt = within(session, principal, scoped(select(VolunteerTeam), principal), VolunteerTeam, under)
     if type is not None:
         stmt = stmt.where(VolunteerTeam.type == type.value)
     return page.respond(session, service.team_statement(stmt), service.team_row,
@@ -122,7 +115,7 @@ VOLUNTEER_COLUMNS = [
 @volunteers_router.get("", response_model=VolunteerList, responses=LIST_RESPONSES)
 def list_volunteers(session: SessionDep, principal: VolunteersRead, page: PageDep, under: Under = None,
                     team_id: int | None = None, status: VolunteerStatus | None = None):
-    stmt = _under(session, principal, scoped(select(Volunteer), principal), Volunteer, under)
+    stmt = within(session, principal, scoped(select(Volunteer), principal), Volunteer, under)
     if team_id is not None:
         stmt = stmt.where(Volunteer.team_id == team_id)
     if status is not None:
@@ -174,7 +167,7 @@ def list_service_records(
     target_group: TargetGroup | None = None, activity_id: int | None = None,
     date_from: date | None = None, date_to: date | None = None,
 ):
-    stmt = _under(session, principal, scoped(select(ServiceRecord), principal), ServiceRecord, under)
+    stmt = within(session, principal, scoped(select(ServiceRecord), principal), ServiceRecord, under)
     for column, value in ((ServiceRecord.team_id, team_id), (ServiceRecord.volunteer_id, volunteer_id),
                           (ServiceRecord.activity_id, activity_id)):
         if value is not None:
