@@ -36,10 +36,12 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+_XLSX_CONTENT = {XLSX_MEDIA: {"schema": {"type": "string", "format": "binary"}}}
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {XLSX_MEDIA: {"schema": {"type": "string", "format": "binary"}}},
+    200: {"content": _XLSX_CONTENT,
           "description": "The page as JSON, or with `format=xlsx` every filtered row as an Excel file"},
 }
+XLSX_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": _XLSX_CONTENT}}
 
 
 @dataclass(frozen=True)
@@ -182,14 +184,15 @@ def _dig(row: dict[str, Any], key: str) -> Any:
     return value
 
 
+def xlsx_file(data: bytes, name: str) -> Response:
+    """An .xlsx download; the name may be Chinese."""
+    return Response(data, media_type=XLSX_MEDIA,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
 def xlsx_response(rows: list[dict[str, Any]], columns: Sequence[Column], filename: str) -> Response:
     stamp = datetime.now(UTC).astimezone(CHINA_TZ).strftime("%Y%m%d-%H%M")
-    name = f"{filename}-{stamp}.xlsx"
-    return Response(
-        xlsx_bytes(rows, columns),
-        media_type=XLSX_MEDIA,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
-    )
+    return xlsx_file(xlsx_bytes(rows, columns), f"{filename}-{stamp}.xlsx")
 
 
 def today_in_china() -> date:

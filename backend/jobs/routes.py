@@ -1,5 +1,4 @@
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -7,7 +6,7 @@ from sqlmodel import select
 
 from backend.core.deps import SessionDep, perm
 from backend.core.errors import NotFound
-from backend.core.paging import LIST_RESPONSES, XLSX_MEDIA, Column, PageDep
+from backend.core.paging import LIST_RESPONSES, XLSX_FILE_RESPONSES, Column, PageDep, xlsx_file
 from backend.core.scope import get_scoped, scoped
 from backend.jobs import service as jobs
 from backend.jobs.models import Job, JobStatus
@@ -47,12 +46,10 @@ def get_job(session: SessionDep, principal: JobsRead, job_id: int):
 
 
 @router.get("/{job_id}/failed-rows", response_class=Response,
-            responses={200: {"content": {XLSX_MEDIA: {"schema": {"type": "string", "format": "binary"}}}}})
+            responses=XLSX_FILE_RESPONSES)
 def download_failed_rows(session: SessionDep, principal: JobsRead, job_id: int):
     """The rows that could not be imported, each with the reason, as an Excel sheet to fix and upload again."""
     job = get_scoped(session, Job, job_id, principal)
     if not job.failed_sheet:
         raise NotFound("这个任务没有未导入的行")
-    name = quote(f"未导入的行-任务{job.id}.xlsx")
-    return Response(jobs.unseal(job.failed_sheet), media_type=XLSX_MEDIA,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+    return xlsx_file(jobs.unseal(job.failed_sheet), f"未导入的行-任务{job.id}.xlsx")

@@ -2,7 +2,6 @@
 
 from datetime import date
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -13,7 +12,14 @@ from backend.branches.models import Branch
 from backend.core import audit
 from backend.core.db import Database
 from backend.core.deps import SessionDep, get_db, perm
-from backend.core.paging import LIST_RESPONSES, XLSX_MEDIA, Column, PageDep, today_in_china
+from backend.core.paging import (
+    LIST_RESPONSES,
+    XLSX_FILE_RESPONSES,
+    Column,
+    PageDep,
+    today_in_china,
+    xlsx_file,
+)
 from backend.core.scope import Principal, get_scoped, scoped, within
 from backend.core.security import decrypt_field
 from backend.jobs import service as jobs
@@ -96,12 +102,6 @@ def _branch_or_own(session, principal: Principal, branch_id: int | None) -> Bran
     return get_scoped(session, Branch, branch_id if branch_id is not None else principal.branch_id, principal)
 
 
-def _xlsx(data: bytes, name: str) -> Response:
-    return Response(data, media_type=XLSX_MEDIA,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
-
-
-XLSX_RESPONSE = {200: {"content": {XLSX_MEDIA: {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 def _start_import(request: Request, response: Response, session, principal: Principal, background: BackgroundTasks,
@@ -163,10 +163,10 @@ def lookup_woman(session: SessionDep, principal: WomenRead, body: IdNumberLookup
     return woman_public(woman)
 
 
-@women_router.get("/import-template", response_class=Response, responses=XLSX_RESPONSE)
+@women_router.get("/import-template", response_class=Response, responses=XLSX_FILE_RESPONSES)
 def women_import_template(principal: WomenWrite):
     """The village list (摸底名册) template to fill in and upload."""
-    return _xlsx(imports.template_bytes("women"), "两癌筛查妇女名册模板.xlsx")
+    return xlsx_file(imports.template_bytes("women"), "两癌筛查妇女名册模板.xlsx")
 
 
 @women_router.post("/imports", response_model=JobPublic, status_code=202)
@@ -316,10 +316,10 @@ def screening_stats(session: SessionDep, principal: ScreeningsStats, under: Unde
     return service.stats(session, root, year or today_in_china().year)
 
 
-@records_router.get("/import-template", response_class=Response, responses=XLSX_RESPONSE)
+@records_router.get("/import-template", response_class=Response, responses=XLSX_FILE_RESPONSES)
 def results_import_template(principal: ScreeningsWrite):
     """The hospital results template to fill in and upload."""
-    return _xlsx(imports.template_bytes("results"), "两癌筛查结果导入模板.xlsx")
+    return xlsx_file(imports.template_bytes("results"), "两癌筛查结果导入模板.xlsx")
 
 
 @records_router.post("/imports", response_model=JobPublic, status_code=202)
