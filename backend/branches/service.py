@@ -93,7 +93,7 @@ def move_subtree(session: Session, principal: Principal, node: Branch, new_paren
     old_path, new_path = node.path, f"{new_parent.path}{node.id}/"
     old_parent_id = node.parent_id
 
-    def ancestor_values(table: sa.Table) -> dict:
+    def rewritten_ancestors(table: sa.Table) -> dict:
         values = {}
         for k in range(1, MAX_DEPTH + 1):
             if k <= new_parent.depth:
@@ -105,7 +105,7 @@ def move_subtree(session: Session, principal: Principal, node: Branch, new_paren
 
     session.flush()
     for table in [branch_t, *registered_scoped_tables()]:
-        values = ancestor_values(table)
+        values = rewritten_ancestors(table)
         if table is branch_t:
             values["depth"] = table.c.depth + delta
             values["path"] = sa.literal(new_path) + sa.func.substr(table.c.path, len(old_path) + 1)

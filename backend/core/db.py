@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -136,8 +136,3 @@ def insert_ignore_conflicts(session: Session, table: sa.Table, rows: list[dict],
     stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=index_elements)
     session.execute(stmt, rows)
 
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
