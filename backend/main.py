@@ -8,7 +8,6 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 
 import backend.models  # noqa: F401  (registers every table)
@@ -18,12 +17,13 @@ from backend.audit.routes import router as audit_router
 from backend.auth.routes import router as auth_router
 from backend.auth.routes import users_router
 from backend.branches.routes import router as branches_router
+from backend.core.compression import JSONCompressionMiddleware
 from backend.core.config import get_settings
 from backend.core.db import Database, default_database
-from backend.core.deps import Public
 from backend.core.errors import install_error_handlers
 from backend.core.idempotency import IdempotencyMiddleware
 from backend.core.limits import BodyLimitMiddleware
+from backend.core.static import mount_spa
 from backend.core.tasks import periodic_loop
 from backend.jobs.routes import router as jobs_router
 from backend.members.routes import router as members_router
@@ -87,6 +87,7 @@ def create_app(db: Database | None = None, *, run_periodic: bool = False) -> Fas
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(JSONCompressionMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -97,21 +98,5 @@ def create_app(db: Database | None = None, *, run_periodic: bool = False) -> Fas
         )
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    _mount_spa(app)
+    mount_spa(app, SPA_DIR)
     return app
-
-
-def _mount_spa(app: FastAPI) -> None:
-    """Serve the built SPA at / with deep links falling back to index.html (API paths excluded)."""
-    index = SPA_DIR / "index.html"
-
-    @app.get("/{full_path:path}", include_in_schema=False, dependencies=[Public])
-    def spa(full_path: str):
-        from backend.core.errors import NotFound
-
-        if full_path.startswith(("api/", "docs")) or not index.exists():
-            raise NotFound("页面不存在")
-        candidate = (SPA_DIR / full_path).resolve()
-        if full_path and candidate.is_file() and SPA_DIR.resolve() in candidate.parents:
-            return FileResponse(candidate)
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
