@@ -359,7 +359,7 @@ describe('work that crosses roles', () => {
     const { context, page } = await officePage()
     try {
       await login(page, backend.base, 'hotline.operator')
-      await page.click('[data-test=new-ticket]')
+      await page.click('[data-test=create]')
       const dialog = page.locator('.el-dialog').filter({ hasText: '登记来电' })
       await dialog.getByRole('button', { name: '登记' }).click()
       await dialog.locator('.el-form-item__error').filter({ hasText: '请填写事由摘要' }).waitFor()

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { mount, flushPromises } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import ElementPlus from 'element-plus'
@@ -6,6 +6,7 @@ import { defineComponent, h } from 'vue'
 import ActionDialog from '@/components/ActionDialog.vue'
 import ListFrame from '@/components/ListFrame.vue'
 import { useServerErrors } from '@/composables/useForm'
+import { useList } from '@/composables/useList'
 import { ApiError } from '@/api/errors'
 import { useSession } from '@/stores/session'
 import { timeLeft, validIdNumber } from '@/utils'
@@ -65,18 +66,47 @@ describe('ActionDialog', () => {
 })
 
 describe('ListFrame', () => {
-  it('shows the total, an "at least" count when inexact, the error, and calls export', async () => {
+  // The real list logic on a fake server: the "at least" wording comes from the answer's total_exact, not the test.
+  async function frame(page: Record<string, unknown>) {
+    const calls: URL[] = []
+    vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = input instanceof Request ? input : new Request(input, init)
+      const url = new URL(req.url, 'http://localhost')
+      calls.push(url)
+      if (url.searchParams.get('format') === 'xlsx') return new Response(new Blob(['x']), { headers: { 'Content-Type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' } })
+      return new Response(JSON.stringify({ limit: 20, offset: 0, ...page }), { headers: { 'Content-Type': 'application/json' } })
+    }))
     const pinia = withPinia()
-    let exported = ''
-    const list = { state: { q: '', page: 1, pageSize: 20 }, total: 12000, totalText: '至少 10000 条', loading: false, exporting: false, error: '没有权限执行此操作', search: () => undefined, exportXlsx: (f?: string) => (exported = f ?? '') }
-    const wrapper = mount(defineComponent({ render: () => h(ListFrame, { list, filename: '组织', title: '组织与换届' }, { default: () => h('div', { class: 'rows' }, 'rows') }) }), {
-      global: { plugins: [pinia, ElementPlus] },
+    const Page = defineComponent({
+      setup() {
+        const list = useList('/api/v1/branches')
+        return () => h(ListFrame, { list, filename: '组织', title: '组织与换届' }, { default: () => [] })
+      },
     })
+    const wrapper = mount(Page, { global: { plugins: [pinia, ElementPlus] } })
+    await new Promise((r) => setTimeout(r, 10))
+    await flushPromises()
+    return { wrapper, calls }
+  }
+  afterEach(() => vi.unstubAllGlobals())
+
+  it('says "至少 N 条" when the server answers total_exact: false', async () => {
+    const { wrapper } = await frame({ items: [], total: 10000, total_exact: false })
     expect(wrapper.text()).toContain('组织与换届')
     expect(wrapper.get('[data-test=total]').text()).toBe('至少 10000 条')
-    expect(wrapper.text()).toContain('没有权限执行此操作')
+  })
+
+  it('says "共 N 条" for an exact total, also when total_exact is left out', async () => {
+    expect((await frame({ items: [], total: 12, total_exact: true })).wrapper.get('[data-test=total]').text()).toBe('共 12 条')
+    expect((await frame({ items: [], total: 3 })).wrapper.get('[data-test=total]').text()).toBe('共 3 条')
+  })
+
+  it('exports the same filtered list as Excel', async () => {
+    URL.createObjectURL ??= () => 'blob:x'
+    const { wrapper, calls } = await frame({ items: [], total: 1 })
     await wrapper.get('[data-test=export]').trigger('click')
-    expect(exported).toBe('组织')
+    await flushPromises()
+    expect(calls.some((u) => u.pathname === '/api/v1/branches' && u.searchParams.get('format') === 'xlsx')).toBe(true)
   })
 })
 

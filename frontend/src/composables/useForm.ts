@@ -57,5 +57,3 @@ export async function submitForm(
     return false
   }
 }
-
-export const required = (message = '此项必填') => ({ required: true, message, trigger: ['blur', 'change'] })

@@ -88,9 +88,21 @@ export function useList<P extends ListPath>(path: P, options: ListOptions<P> = {
     }
   }
 
+  // Every trigger in the same tick (a filter, the page reset it causes, the page size, the tree) makes one request.
+  let queued: Promise<void> | null = null
+  function request(): Promise<void> {
+    if (!queued) {
+      queued = Promise.resolve().then(() => {
+        queued = null
+        return load()
+      })
+    }
+    return queued
+  }
+
   function search() {
     state.page = 1
-    return load()
+    return request()
   }
 
   async function exportXlsx(filename = 'export') {
@@ -121,9 +133,9 @@ export function useList<P extends ListPath>(path: P, options: ListOptions<P> = {
     filterTimer = setTimeout(() => search(), 250)
   }, { deep: true })
   watch(() => state.pageSize, () => search())
-  watch(() => state.page, () => load())
-  if (options.immediate !== false) load()
+  watch(() => state.page, () => request())
+  if (options.immediate !== false) request()
 
   const totalText = computed(() => (totalExact.value ? `共 ${total.value} 条` : `至少 ${total.value} 条`))
-  return reactive({ rows, total, totalText, loading, exporting, error, state, filters, load, search, exportXlsx, onSort })
+  return reactive({ rows, total, totalText, loading, exporting, error, state, filters, load: request, search, exportXlsx, onSort })
 }
