@@ -1,7 +1,7 @@
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import File, Form, Query, UploadFile
 from fastapi.responses import FileResponse
 from sqlmodel import select
 
@@ -25,10 +25,11 @@ from backend.branches.models import Branch, BranchKind
 from backend.core.deps import SessionDep, perm
 from backend.core.paging import CHINA_TZ, LIST_RESPONSES, Column, PageDep
 from backend.core.scope import get_scoped, scoped, within
+from backend.core.uow import Router
 
-router = APIRouter(prefix="/activities", tags=["activities"])
+router = Router(prefix="/activities", tags=["activities"])
 # Lives here because it is about activities; registered before the branches router so "/inactive" is not an id.
-inactive_router = APIRouter(prefix="/branches", tags=["branches"])
+inactive_router = Router(prefix="/branches", tags=["branches"])
 
 ActivitiesRead = perm("activities:read")
 ActivitiesWrite = perm("activities:write")

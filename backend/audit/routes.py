@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlmodel import select
 
 from backend.audit.models import AuditLog
@@ -9,8 +9,9 @@ from backend.audit.schemas import AuditList, AuditPublic
 from backend.core.deps import AuditRead, SessionDep
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
 from backend.core.scope import scoped, within
+from backend.core.uow import Router
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = Router(prefix="/audit", tags=["audit"])
 
 AUDIT_COLUMNS = [
     Column("at", "时间"),

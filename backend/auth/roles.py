@@ -80,4 +80,7 @@ ROLE_RANK: dict[Role, int] = {
 
 
 def permissions_for(role: str) -> frozenset[str]:
-    return ROLE_PERMISSIONS.get(Role(role), frozenset())
+    try:
+        return ROLE_PERMISSIONS.get(Role(role), frozenset())
+    except ValueError:
+        return frozenset()

@@ -1,6 +1,6 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Query
+from fastapi import Form, Query
 from sqlmodel import select
 
 from backend.auth import service
@@ -23,9 +23,10 @@ from backend.core.deps import Authenticated, Public, SessionDep, UsersAdmin
 from backend.core.errors import AppError, BadRequest
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
 from backend.core.scope import get_scoped, scoped, within
+from backend.core.uow import Router
 
-router = APIRouter(prefix="/auth", tags=["auth"])
-users_router = APIRouter(prefix="/users", tags=["users"])
+router = Router(prefix="/auth", tags=["auth"])
+users_router = Router(prefix="/users", tags=["users"])
 
 
 @router.post("/token", response_model=TokenResponse, dependencies=[Public])

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlmodel import select
 
 from backend.branches import service
@@ -16,8 +16,9 @@ from backend.branches.schemas import (
 from backend.core.deps import BranchesRead, BranchesWrite, SessionDep
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
 from backend.core.scope import get_scoped, scoped, within
+from backend.core.uow import Router
 
-router = APIRouter(prefix="/branches", tags=["branches"])
+router = Router(prefix="/branches", tags=["branches"])
 
 BRANCH_COLUMNS = [
     Column("code", "组织代码"),

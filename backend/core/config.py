@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 VAR_DIR = Path("var")
 DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'halfsky.db'}"
 MIN_SECRET_LENGTH = 32
+# Connections beyond the request threads: idempotency keys (two threads) and background tasks.
+SIDE_CONNECTIONS = 4
 KNOWN_WEAK_KEYS = {"changeme", "secret", "dev", "development", "halfsky"}
 
 
@@ -44,9 +46,15 @@ class Settings(BaseSettings):
     idempotency_hours: int = 48
     media_dir: Path = VAR_DIR / "media"
     sweep_interval_seconds: int = 300
-    db_pool_size: int = 10
-    # Threads per process for request handlers (and jobs); see bench/README.md for why it is small.
+    # Threads per process for request units of work; see bench/README.md for why it is small.
     worker_threads: int = 4
+    # Connections per process; by default the request threads plus a few for idempotency keys and tasks,
+    # so a unit of work never waits for a connection.
+    db_pool_size: int | None = None
+    # Past `worker_threads` running units, a request waits in a queue of this length for at most this long,
+    # then is answered 503 with Retry-After.
+    admission_queue: int = 256
+    admission_timeout_seconds: float = 15.0
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -58,6 +66,10 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
+
+    @property
+    def pool_size(self) -> int:
+        return self.db_pool_size or self.worker_threads + SIDE_CONNECTIONS
 
     @property
     def is_production(self) -> bool:

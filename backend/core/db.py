@@ -1,5 +1,8 @@
 """Engines, sessions and the few places where SQLite and PostgreSQL differ."""
 
+import asyncio
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -70,12 +73,18 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
             Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         else:
             VAR_DIR.mkdir(exist_ok=True)
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            kwargs.setdefault("pool_size", settings.pool_size)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 10)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_size", settings.db_pool_size)
-    kwargs.setdefault("max_overflow", settings.db_pool_size)
+    kwargs.setdefault("pool_size", settings.pool_size)
+    kwargs.setdefault("max_overflow", 0)
+    # Units of work never wait for one another while holding a connection, so a short wait means overload.
+    kwargs.setdefault("pool_timeout", 10)
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **kwargs)
 
@@ -89,24 +98,54 @@ class Database:
         if join_savepoints:
             options["join_transaction_mode"] = "create_savepoint"
         self.factory = sessionmaker(bind=engine, **options)
+        # SQLite has one writer at a time: writers of this process queue on a lock (woken at once, in order)
+        # rather than in SQLite's busy handler (which sleeps and polls); other processes meet busy_timeout.
+        self._serialise_writes = self.dialect == "sqlite" and isinstance(engine, Engine)
+        self._writer = threading.Lock()
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def write_gate(self) -> asyncio.Lock | None:
+        """For request units of work on SQLite: writers wait their turn on the event loop, holding no thread."""
+        if not self._serialise_writes:
+            return None
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Lock()
+        return gate
+
+    @contextmanager
+    def unit(self, session: Session, *, write: bool = False) -> Iterator[Session]:
+        """Run `session` as one unit of work: commit when the block ends, roll back if it raises, then close."""
+        locked = write and self._serialise_writes
+        if locked:
+            self._writer.acquire()
+        try:
+            with session:
+                if write and self.dialect == "sqlite":
+                    # The write lock is taken at BEGIN: a deferred transaction that read first could not upgrade
+                    # once another writer had committed. The unit is short and runs in one thread.
+                    session.connection(execution_options={"sqlite_write": True})
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            if locked:
+                self._writer.release()
+
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
-        """A unit of work: commits when the block ends, rolls back if it raises."""
-        with self.factory() as session:
-            if write and self.dialect == "sqlite":
-                # Take SQLite's write lock up front so two writers queue instead of deadlocking.
-                session.connection(execution_options={"sqlite_write": True})
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        """A unit of work in a new session: commits when the block ends, rolls back if it raises."""
+        with self.unit(self.factory(), write=write) as session:
+            yield session
 
 
 _default_db: Database | None = None

@@ -1,6 +1,5 @@
 """Typed dependencies: the request's session and the calling principal, with one alias per permission."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -13,34 +12,40 @@ from backend.core.db import Database, utcnow
 from backend.core.errors import Forbidden, Unauthorized
 from backend.core.scope import Principal
 from backend.core.security import decode_access_token
+from backend.core.uow import PendingPrincipal, unit_of_work
 
-_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns (before the answer is sent)."""
-    db: Database = request.app.state.db
-    with db.session(write=request.method not in _SAFE_METHODS) as session:
-        session.info["ip"] = request.client.host if request.client else None
-        yield session
+async def get_session(request: Request) -> Session:
+    """The request's session: one transaction, committed when the handler returns (see backend.core.uow)."""
+    return unit_of_work(request).session
 
 
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+async def get_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+    """Checks the token's signature here; the account itself is checked in the unit of work, on its connection."""
+    if not token:
+        raise Unauthorized("请先登录")
+    from backend.auth.roles import permissions_for
+
+    claims = decode_access_token(token)
+    unit_of_work(request).claims = claims
+    return PendingPrincipal(permissions_for(str(claims.get("role"))))  # type: ignore[return-value]
+
+
+def principal_from_claims(session: Session, claims: dict) -> Principal:
+    """The calling account as it is now: deactivation, a role change, a branch move or logout take effect at once."""
     from backend.auth.models import ApiClient, RevokedToken, User
     from backend.auth.roles import permissions_for
     from backend.branches.models import Branch
 
-    if not token:
-        raise Unauthorized("请先登录")
-    claims = decode_access_token(token)
     kind, _, raw_id = str(claims["sub"]).partition(":")
     model = {"user": User, "client": ApiClient}.get(kind)
     if model is None or not raw_id.isdigit():
@@ -56,12 +61,11 @@ def get_principal(session: SessionDep, token: Annotated[str | None, Depends(oaut
     ).first()
     if row is not None and row.revoked:
         raise Unauthorized("登录已退出,请重新登录")
-    # Deactivation, a role change or a move to another branch takes effect at once.
     if row is None or not row.is_active or row.deleted_at is not None:
         raise Unauthorized("账号不存在或已停用")
     if row.role != claims.get("role") or row.branch_id != claims.get("branch"):
         raise Unauthorized("账号权限已变更,请重新登录")
-    principal = Principal(
+    return Principal(
         kind=kind,
         id=row.id,
         name=row.name,
@@ -73,14 +77,11 @@ def get_principal(session: SessionDep, token: Annotated[str | None, Depends(oaut
         jti=claims["jti"],
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
     )
-    session.info["principal"] = principal
-    return principal
 
 
 def require(permission: str | None):
     """A dependency that admits principals holding `permission` (None: any signed-in principal)."""
 
-    # Async because it does no I/O: FastAPI then runs it on the event loop instead of a worker thread.
     async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if permission is not None and not principal.can(permission):
             raise Forbidden(f"当前角色没有「{permission}」权限")

@@ -76,6 +76,28 @@ class Conflict(AppError):
     title = "与现有数据冲突"
 
 
+class Overloaded(AppError):
+    """Past capacity: the request did nothing and may be sent again after `Retry-After` seconds."""
+
+    status = 503
+    type = "overloaded"
+    title = "服务繁忙"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1):
+        super().__init__(detail or "当前提交的人太多,请稍后再试(内容未保存,可直接重新提交)")
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+def is_busy_database(exc: BaseException) -> bool:
+    """The database could not take the work in time (no free connection, SQLite's lock held too long)."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True
+    if isinstance(exc, sa_exc.OperationalError):
+        text = str(exc.orig).lower()
+        return "database is locked" in text or "database is busy" in text or "too many clients" in text
+    return False
+
+
 class InvalidTransition(Conflict):
     type = "invalid-transition"
     title = "当前状态下不能执行此操作"
@@ -241,6 +263,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception):
+        if is_busy_database(exc):
+            log.warning("database busy, answered 503: %s", exc)
+            busy = Overloaded(retry_after=2)
+            return problem_response(busy.status, busy.body(), busy.headers)
         log.exception("unexpected error", exc_info=exc)
         body = {
             "type": PROBLEM_BASE + "internal-error",

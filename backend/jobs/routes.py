@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 from sqlmodel import select
 
@@ -8,11 +8,12 @@ from backend.core.deps import SessionDep, perm
 from backend.core.errors import NotFound
 from backend.core.paging import LIST_RESPONSES, XLSX_FILE_RESPONSES, Column, PageDep, xlsx_file
 from backend.core.scope import get_scoped, scoped
+from backend.core.uow import Router
 from backend.jobs import service as jobs
 from backend.jobs.models import Job, JobStatus
 from backend.jobs.schemas import JobList, JobPublic
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = Router(prefix="/jobs", tags=["jobs"])
 JobsRead = perm("jobs:read")
 
 def job_public(job) -> JobPublic:

@@ -1,11 +1,12 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlmodel import select
 
 from backend.core.deps import SessionDep, perm
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
 from backend.core.scope import get_scoped, scoped, within
+from backend.core.uow import Router
 from backend.members import service
 from backend.members.models import Education, Gender, Member, MemberTitle, PoliticalStatus
 from backend.members.schemas import (
@@ -23,7 +24,7 @@ from backend.members.schemas import (
     TrainingPublic,
 )
 
-router = APIRouter(prefix="/members", tags=["members"])
+router = Router(prefix="/members", tags=["members"])
 MembersRead = perm("members:read")
 MembersWrite = perm("members:write")
 

@@ -1,10 +1,10 @@
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from backend.core.deps import Public
+from backend.core.uow import Router
 from backend.meta.dictionaries import DICTIONARIES
 
-router = APIRouter(tags=["meta"])
+router = Router(tags=["meta"])
 
 
 class Health(BaseModel):
@@ -12,12 +12,12 @@ class Health(BaseModel):
 
 
 @router.get("/health", response_model=Health, dependencies=[Public])
-def health():
+async def health():
     """Liveness: answers without a token and without a database round trip."""
     return Health(status="ok")
 
 
 @router.get("/meta/dictionaries", response_model=dict[str, dict[str, str]], dependencies=[Public])
-def dictionaries():
+async def dictionaries():
     """Chinese labels of every enum value, keyed by dictionary then value."""
     return DICTIONARIES

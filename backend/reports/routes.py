@@ -1,16 +1,17 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from backend.branches.models import Branch
 from backend.core.deps import SessionDep, perm
 from backend.core.errors import ValidationFailed
 from backend.core.scope import get_scoped
+from backend.core.uow import Router
 from backend.reports import service
 from backend.reports.schemas import ReportOverview
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = Router(prefix="/reports", tags=["reports"])
 ReportsRead = perm("reports:read")
 
 

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
+from fastapi import BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlmodel import select
 
@@ -22,6 +22,7 @@ from backend.core.paging import (
 )
 from backend.core.scope import Principal, get_scoped, scoped, within
 from backend.core.security import decrypt_field
+from backend.core.uow import Router
 from backend.jobs import service as jobs
 from backend.jobs.routes import job_public
 from backend.jobs.schemas import JobPublic
@@ -89,13 +90,13 @@ PiiRead = perm("pii:read")
 DbDep = Annotated[Database, Depends(get_db)]
 Under = Annotated[int | None, Query(description="只看某组织及其全部下级")]
 
-women_router = APIRouter(prefix="/women", tags=["women"])
-plans_router = APIRouter(prefix="/screening-plans", tags=["screening-plans"])
-records_router = APIRouter(prefix="/screenings", tags=["screenings"])
-follow_ups_router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
-aid_router = APIRouter(prefix="/aid-applications", tags=["aid-applications"])
+women_router = Router(prefix="/women", tags=["women"])
+plans_router = Router(prefix="/screening-plans", tags=["screening-plans"])
+records_router = Router(prefix="/screenings", tags=["screenings"])
+follow_ups_router = Router(prefix="/follow-ups", tags=["follow-ups"])
+aid_router = Router(prefix="/aid-applications", tags=["aid-applications"])
 routers = [women_router, plans_router, records_router, follow_ups_router, aid_router]
-router = APIRouter()
+router = Router()
 
 
 def _branch_or_own(session, principal: Principal, branch_id: int | None) -> Branch:

@@ -1,19 +1,20 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import Body, Header, Query, Response
 from sqlmodel import select
 
 from backend.core.deps import SessionDep, SettingsAdmin, perm
 from backend.core.errors import NotFound
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
 from backend.core.scope import get_scoped, scoped, within
+from backend.core.uow import Router
 from backend.meta.dictionaries import label
 from backend.tickets import schemas as s
 from backend.tickets import service
 from backend.tickets.models import Action, Category, Channel, Status, Ticket, Urgency
 
-router = APIRouter(prefix="/tickets", tags=["tickets"])
+router = Router(prefix="/tickets", tags=["tickets"])
 
 TicketsRead = perm("tickets:read")
 TicketsWrite = perm("tickets:write")

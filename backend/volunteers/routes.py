@@ -1,7 +1,7 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlmodel import select
 
 from backend.activities.service import resolve_period
@@ -9,6 +9,7 @@ from backend.branches.models import Branch
 from backend.core.deps import SessionDep, perm
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
 from backend.core.scope import get_scoped, scoped, within
+from backend.core.uow import Router
 from backend.volunteers import service
 from backend.volunteers.models import (
     ServiceRecord,
@@ -37,9 +38,9 @@ from backend.volunteers.schemas import (
     VolunteerUpdate,
 )
 
-teams_router = APIRouter(prefix="/volunteer-teams", tags=["volunteers"])
-volunteers_router = APIRouter(prefix="/volunteers", tags=["volunteers"])
-records_router = APIRouter(prefix="/service-records", tags=["volunteers"])
+teams_router = Router(prefix="/volunteer-teams", tags=["volunteers"])
+volunteers_router = Router(prefix="/volunteers", tags=["volunteers"])
+records_router = Router(prefix="/service-records", tags=["volunteers"])
 routers = [teams_router, volunteers_router, records_router]
 
 VolunteersRead = perm("volunteers:read")
