@@ -29,13 +29,31 @@ def cmd_serve(args) -> None:
     from backend.main import create_app
 
     if args.workers > 1:
-        # Several processes: each builds its own app; periodic tasks belong to one place (`halfsky sweep`).
-        print("serving with several workers: run `halfsky sweep` every few minutes (cron or a timer)")
-        uvicorn.run("backend.main:create_app", factory=True, host=args.host, port=args.port,
+        # Several processes, each with its task runner: claims are atomic and periodic runs one per period.
+        os.environ["HALFSKY_SERVE_TASKS"] = "0" if args.no_worker else "1"
+        uvicorn.run("backend.cli:served_app", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level="info", proxy_headers=True)
         return
-    uvicorn.run(create_app(run_periodic=not args.no_sweep), host=args.host, port=args.port,
+    uvicorn.run(create_app(run_periodic=not args.no_worker), host=args.host, port=args.port,
                 log_level="info", proxy_headers=True)
+
+
+def served_app():
+    """The app of one `serve --workers N` process, with its task runner unless --no-worker."""
+    from backend.main import create_app
+
+    return create_app(run_periodic=os.environ.get("HALFSKY_SERVE_TASKS", "1") != "0")
+
+
+def cmd_worker(args) -> None:
+    import logging
+
+    import backend.main  # noqa: F401  (imports every domain, so each one's tasks are registered)
+    from backend.core.config import get_settings
+    from backend.core.queue import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    run_worker(_db(), get_settings().database_url, concurrency=args.concurrency)
 
 
 def cmd_demo(_args) -> None:
@@ -98,8 +116,8 @@ def cmd_create_admin(args) -> None:
 
 
 def cmd_sweep(_args) -> None:
-    import backend.main  # noqa: F401  (imports every domain, so each one's @periodic tasks are registered)
-    from backend.core.tasks import run_periodic_once
+    import backend.main  # noqa: F401  (imports every domain, so each one's periodic tasks are registered)
+    from backend.core.queue import run_periodic_once
 
     print(json.dumps(run_periodic_once(_db()), ensure_ascii=False, default=str))
 
@@ -118,9 +136,14 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("serve", help="serve the API and the web app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--no-sweep", action="store_true", help="do not run periodic tasks in this process")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (periodic tasks then run only via sweep)")
+    p.add_argument("--no-worker", "--no-sweep", dest="no_worker", action="store_true",
+                   help="run no background tasks in this process (separate `halfsky worker` processes run them)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run background tasks: imports, webhook deliveries, periodic upkeep")
+    p.add_argument("--concurrency", type=int, default=4, help="tasks run at once by this process")
+    p.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load the demo county into an empty database").set_defaults(func=cmd_demo)

@@ -1,6 +1,5 @@
 """create_app(): routers, error handlers, middleware and the SPA."""
 
-import asyncio
 import contextlib
 import os
 from pathlib import Path
@@ -10,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
+import backend.core.tasks  # noqa: F401  (registers the core's periodic clean-up)
 import backend.models  # noqa: F401  (registers every table)
 from backend.activities.routes import inactive_router as branches_inactive_router
 from backend.activities.routes import router as activities_router
@@ -23,8 +23,10 @@ from backend.core.db import Database, default_database
 from backend.core.errors import install_error_handlers
 from backend.core.idempotency import IdempotencyMiddleware
 from backend.core.limits import BodyLimitMiddleware
+from backend.core.queue import EmbeddedRunner, procrastinate_conninfo
 from backend.core.static import mount_spa
-from backend.core.tasks import periodic_loop
+from backend.integrations.routes import events_router
+from backend.integrations.routes import router as webhooks_router
 from backend.jobs.routes import router as jobs_router
 from backend.members.routes import router as members_router
 from backend.meta.routes import router as meta_router
@@ -51,6 +53,8 @@ ROUTERS: list[APIRouter] = [
     tickets_router,
     screenings_router,
     jobs_router,
+    events_router,
+    webhooks_router,
 ]
 
 
@@ -66,12 +70,14 @@ def create_app(db: Database | None = None, *, run_periodic: bool = False) -> Fas
         # Few threads per process: handlers are CPU-bound Python, and many threads only fight over the GIL
         # (measured in bench/README.md); run more processes instead.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-        task = None
+        # Background tasks in this process: the SQLite runner, or an embedded procrastinate worker.
+        runner = None
         if run_periodic:
-            task = asyncio.create_task(periodic_loop(app.state.db, settings.sweep_interval_seconds))
+            runner = EmbeddedRunner(app.state.db, procrastinate_conninfo(settings.database_url))
+            await runner.start()
         yield
-        if task:
-            task.cancel()
+        if runner:
+            await runner.stop()
 
     app = FastAPI(
         title="HalfSky 半边天",

@@ -5,6 +5,8 @@ from backend.audit.models import AuditLog
 from backend.auth.models import ApiClient, RefreshToken, RevokedToken, User
 from backend.branches.models import Branch
 from backend.core.idempotency_models import IdempotencyKey
+from backend.core.queue_models import TaskRun  # noqa: F401
+from backend.integrations.models import Event, WebhookDelivery, WebhookSubscription  # noqa: F401
 from backend.jobs.models import Job  # noqa: F401
 from backend.members.models import Member, MemberPosition, MemberRecommendation, MemberTraining  # noqa: F401
 from backend.screenings.models import AidApplication, FollowUp, ScreeningRecord, Woman  # noqa: F401  (and the rest)

@@ -32,6 +32,7 @@ from backend.core.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from backend.core.paging import CHINA_TZ, today_in_china
 from backend.core.scope import Principal, get_scoped, scoped
 from backend.core.security import mask_phone
+from backend.integrations.service import record_event
 from backend.members.models import Member, MemberTraining
 
 API = "/api/v1"
@@ -177,6 +178,9 @@ def verify(session: Session, principal: Principal, activity: Activity, data: Ver
     activity.verify_note = data.note
     activity.updated_at = now
     session.flush()
+    record_event(session, "activity.verified", activity.branch_id, {
+        "activity_id": activity.id, "type": activity.type, "participants": activity.participants,
+        "households": activity.households})
     return activity
 
 

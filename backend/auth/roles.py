@@ -27,6 +27,7 @@ ALL_PERMISSIONS = frozenset({
     "screenings:read", "screenings:write", "screenings:batch", "screenings:stats",
     "followups:read", "followups:write",
     "aid:read", "aid:write", "aid:verify", "aid:approve",
+    "events:read", "webhooks:admin",
 })
 
 _READS = {p for p in ALL_PERMISSIONS if p.endswith((":read", ":stats"))}
@@ -59,12 +60,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         "tickets:read", "tickets:write", "tickets:stats",
     }),
     # Leaders read figures; they never see caller identity or case files.
-    Role.leader: frozenset(_READS - {"pii:read", "tickets:read", "audit:read", "jobs:read"}),
+    Role.leader: frozenset(_READS - {"pii:read", "tickets:read", "audit:read", "jobs:read", "events:read"}),
     Role.health_bureau: frozenset({
         "branches:read", "women:read", "women:write",
         "screenings:read", "screenings:write", "screenings:batch", "followups:read",
+        "events:read", "webhooks:admin",
     }),
-    Role.civil_affairs: frozenset({"branches:read", "women:read", "pii:read", "aid:read", "aid:verify"}),
+    # Machine clients manage only the webhook subscriptions they made themselves (see integrations).
+    Role.civil_affairs: frozenset({"branches:read", "women:read", "pii:read", "aid:read", "aid:verify",
+                                   "events:read", "webhooks:admin"}),
 }
 
 # Who may grant whom: a user administrator never grants a role above her own.

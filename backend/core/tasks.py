@@ -1,53 +1,35 @@
-"""Periodic upkeep (SLA sweep, expired keys and tokens). `halfsky sweep` runs it once; `serve` every few minutes."""
-
-import asyncio
-import logging
-from collections.abc import Callable
+"""Periodic upkeep of the core (expired idempotency keys and revoked tokens), run by the task runners."""
 
 from backend.core.db import Database
-
-log = logging.getLogger("halfsky.tasks")
-
-# Each task opens its own transaction and must be safe to run twice (a second run changes nothing).
-PERIODIC_TASKS: list[tuple[str, Callable[[Database], object]]] = []
+from backend.core.queue import task
 
 
-def periodic(name: str):
-    def register(func: Callable[[Database], object]):
-        PERIODIC_TASKS.append((name, func))
-        return func
-
-    return register
-
-
-def run_periodic_once(db: Database) -> dict[str, object]:
-    results: dict[str, object] = {}
-    for name, func in PERIODIC_TASKS:
-        try:
-            results[name] = func(db)
-        except Exception:
-            log.exception("periodic task %s failed", name)
-            results[name] = "failed"
-    return results
-
-
-async def periodic_loop(db: Database, interval: float) -> None:
-    while True:
-        await asyncio.to_thread(run_periodic_once, db)
-        await asyncio.sleep(interval)
-
-
-@periodic("idempotency_keys")
-def _purge_keys(db: Database) -> int:
+@task("cleanup.idempotency_keys", every_minutes=60)
+def purge_idempotency_keys(db: Database) -> int:
     from backend.core.idempotency import purge_expired
 
     return purge_expired(db)
 
 
-@periodic("revoked_tokens")
-def _purge_tokens(db: Database) -> int:
+@task("cleanup.revoked_tokens", every_minutes=60)
+def purge_revoked_tokens(db: Database) -> int:
     from backend.auth.service import purge_expired
 
     with db.session(write=True) as session:
         purge_expired(session)
     return 0
+
+
+@task("cleanup.task_runs", every_minutes=60)
+def purge_task_runs(db: Database) -> int:
+    """Finished runs of the SQLite runner are kept three days for inspection."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from backend.core.db import utcnow
+    from backend.core.queue_models import TaskRun
+
+    with db.session(write=True) as session:
+        return session.execute(sa.delete(TaskRun).where(
+            TaskRun.status.in_(("done", "failed")), TaskRun.finished_at < utcnow() - timedelta(days=3))).rowcount

@@ -22,7 +22,8 @@ class Job(BranchScoped, Timestamped, table=True):
     __label__ = "后台任务"
     __table_args__ = scope_indexes("job")
     # The uploaded file and the failed-rows sheet are blobs; progress counters are bookkeeping.
-    __audit_exclude__ = ("payload", "failed_sheet", "rows_done", "rows_failed", "total_rows")
+    __audit_exclude__ = ("payload", "failed_sheet", "rows_done", "rows_failed", "total_rows", "attempts",
+                       "failed_so_far")
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=64, index=True)
@@ -32,6 +33,8 @@ class Job(BranchScoped, Timestamped, table=True):
     created_by_name: str | None = Field(default=None, max_length=100)
     options: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     total_rows: int | None = None
+    # Times a worker started or resumed it; past a few, a job that keeps dying is failed instead.
+    attempts: int = 0
     rows_done: int = 0
     rows_failed: int = 0
     result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
@@ -40,3 +43,5 @@ class Job(BranchScoped, Timestamped, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     payload: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
     failed_sheet: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    # While running: the failed rows so far (sealed), committed with each chunk so a resumed job keeps them.
+    failed_so_far: bytes | None = Field(default=None, sa_type=sa.LargeBinary)

@@ -1,8 +1,9 @@
 """Background jobs: created in a request, run outside it, polled for progress.
 
-The request commits the job and answers 202; the job then runs in a worker thread of the API process (FastAPI
-background task, started only after the commit so the thread sees the row). The handler is looked up by `kind`,
-so any domain can register one with `@job_handler("kind")`. Handlers commit in chunks and report progress.
+The request commits the job and its `jobs.run` task together and answers 202; a task runner (a `halfsky worker`,
+or the one in `halfsky serve`) runs it. The handler is looked up by `kind`, so any domain can register one with
+`@job_handler("kind")`. Handlers commit in chunks with their progress; a job whose worker died is picked up
+again and resumes after its last committed chunk, and one that keeps dying ends `failed` with the reason.
 """
 
 import base64
@@ -16,6 +17,7 @@ from sqlmodel import Session
 
 from backend.core.db import Database, utcnow
 from backend.core.paging import Column, xlsx_bytes
+from backend.core.queue import defer, task
 from backend.core.scope import Principal
 from backend.core.security import decrypt_field, encrypt_field
 from backend.jobs.models import Job, JobStatus
@@ -31,6 +33,9 @@ class JobOutcome:
 
 
 Handler = Callable[[Database, Job, Principal], JobOutcome]
+JOB_TASK = "jobs.run"
+# A job started this many times without finishing (its worker died each time) is failed, not tried again.
+MAX_JOB_ATTEMPTS = 3
 JOB_HANDLERS: dict[str, Handler] = {}
 
 
@@ -64,6 +69,7 @@ def create_job(session: Session, principal: Principal, kind: str, *, filename: s
     job.place_in(session.get(Branch, principal.branch_id))
     session.add(job)
     session.flush()
+    defer(session, JOB_TASK, job_id=job.id)
     return job
 
 
@@ -91,15 +97,19 @@ def report_progress(session: Session, job_id: int, *, done: int, failed: int, to
     session.execute(sa.update(Job).where(Job.id == job_id).values(**values))
 
 
+@task(JOB_TASK, max_attempts=1)
 def run_job(db: Database, job_id: int) -> None:
-    """Run one queued job to its end; never raises (a failure is written on the job)."""
+    """Run (or resume) one job to its end; never raises (a failure is written on the job)."""
     try:
         with db.session(write=True) as session:
             job = session.get(Job, job_id)
-            if job is None or job.status != JobStatus.queued:
+            if job is None or job.status not in (JobStatus.queued, JobStatus.running):
                 return
+            if job.attempts >= MAX_JOB_ATTEMPTS:
+                raise RuntimeError(f"任务中断了 {job.attempts} 次,未能完成(已处理 {job.rows_done} 行),请重新上传")
             principal = principal_of(session, job.created_by)
-            job.status, job.started_at = JobStatus.running, utcnow()
+            job.status, job.attempts = JobStatus.running, job.attempts + 1
+            job.started_at = job.started_at or utcnow()
             session.info["principal"] = principal
         handler = JOB_HANDLERS[job.kind]
         outcome = handler(db, job, principal)
@@ -109,7 +119,8 @@ def run_job(db: Database, job_id: int) -> None:
         with db.session(write=True) as session:
             session.execute(sa.update(Job).where(Job.id == job_id).values(
                 status=JobStatus.done, finished_at=utcnow(), updated_at=utcnow(), result=outcome.result,
-                failed_sheet=seal(sheet), payload=None))
+                failed_sheet=seal(sheet), failed_so_far=None, payload=None))
+            _finished_event(session, job_id)
     except Exception as exc:
         log.warning("job %s failed", job_id, exc_info=exc)
         from backend.core.errors import AppError
@@ -122,4 +133,16 @@ def run_job(db: Database, job_id: int) -> None:
             message = "任务执行出错,已记录,请稍后重试"
         with db.session(write=True) as session:
             session.execute(sa.update(Job).where(Job.id == job_id).values(
-                status=JobStatus.failed, finished_at=utcnow(), updated_at=utcnow(), error=message[:1000]))
+                status=JobStatus.failed, finished_at=utcnow(), updated_at=utcnow(), error=message[:1000],
+                failed_so_far=None))
+            _finished_event(session, job_id)
+
+
+def _finished_event(session: Session, job_id: int) -> None:
+    from backend.integrations.service import record_event
+
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is not None:
+        record_event(session, "job.finished", job.branch_id, {
+            "job_id": job.id, "kind": job.kind, "status": job.status, "rows_done": job.rows_done,
+            "rows_failed": job.rows_failed})

@@ -18,6 +18,7 @@ from backend.core.db import utcnow
 from backend.core.errors import AppError, Conflict, ValidationFailed
 from backend.core.paging import today_in_china
 from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
+from backend.integrations.service import record_event
 from backend.screenings import service
 from backend.screenings.idcard import parse_id_number
 from backend.screenings.models import (
@@ -215,6 +216,10 @@ def import_results_chunk(session, principal: Principal, items: list[tuple[int, d
         **{k: r[k] for k in _PLACE}} for r in records if r["result"] != ScreeningResult.normal]
     for fu, new_id in zip(follow_ups, _insert(session, FollowUp, follow_ups), strict=True):
         fu["id"] = new_id
+    by_id = {r["id"]: r for r in records}
+    for fu in follow_ups:
+        record_event(session, "screening.abnormal", fu["branch_id"],
+                     service.abnormal_event_data(fu["id"], by_id[fu["record_id"]]))
     if records:
         _audit(session, principal, "screening_record", records, RECORD_AUDIT)
     if follow_ups:

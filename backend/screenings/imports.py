@@ -211,15 +211,20 @@ def _failed_columns(header: list[str]) -> list[Column]:
 
 def _run(db: Database, job: Job, principal: Principal, columns: list[tuple], convert, bulk_chunk,
          one_row) -> JobOutcome:
-    from backend.jobs.service import unseal
+    import json
 
+    from backend.jobs.service import seal, unseal
+
+    if job.payload is None:
+        raise RuntimeError("上传的文件已不在,无法继续导入,请重新上传")
     header, rows = read_rows(unseal(job.payload) or b"", columns)
-    failed: list[dict[str, Any]] = []
-    counts: dict[str, int] = {}
-    done = 0
+    # A resumed job goes on after its last committed chunk, with the counts and failed rows committed with it.
+    done = job.rows_done or 0
+    failed: list[dict[str, Any]] = json.loads(unseal(job.failed_so_far) or b"[]") if done else []
+    counts: dict[str, int] = dict((job.result or {}).get("counts_so_far", {})) if done else {}
     default_branch = (job.options or {}).get("branch_id") or principal.branch_id
     state = bulk.ImportState()
-    for start in range(0, len(rows), CHUNK):
+    for start in range(done, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
         values_of = {n: values for n, _, values in chunk}
         with db.session(write=True) as session:
@@ -245,6 +250,9 @@ def _run(db: Database, job: Job, principal: Principal, columns: list[tuple], con
                                    **{f"c{i}": v for i, v in enumerate(values_of[n])}})
             done += len(chunk)
             report_progress(session, job.id, done=done, failed=len(failed), total=len(rows))
+            session.execute(sa.update(Job).where(Job.id == job.id).values(
+                result={"counts_so_far": counts},
+                failed_so_far=seal(json.dumps(failed, ensure_ascii=False, default=str).encode()) if failed else None))
     failed.sort(key=lambda r: r["row"])
     return JobOutcome(result={"rows": len(rows), **counts}, failed_rows=failed, failed_columns=_failed_columns(header))
 

@@ -113,9 +113,8 @@ def _start_import(request: Request, response: Response, session, principal: Prin
     options = {}
     if branch_id is not None:
         options["branch_id"] = get_scoped(session, Branch, branch_id, principal).id
+    # Queued with the job in this transaction; a task runner picks it up once it commits.
     job = jobs.create_job(session, principal, kind, filename=file.filename, payload=data, options=options)
-    # Runs after the request's commit, in a worker thread, so the answer (202) does not wait for it.
-    background.add_task(jobs.run_job, request.app.state.db, job.id)
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     return job_public(job)
 

@@ -16,6 +16,7 @@ from backend.core.errors import AppError, Conflict, InvalidTransition, Validatio
 from backend.core.paging import CHINA_TZ, today_in_china
 from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
 from backend.core.security import blind_index, encrypt_field, mask_id_number, mask_phone
+from backend.integrations.service import record_event
 from backend.screenings.idcard import parse_id_number
 from backend.screenings.models import (
     METHODS_BY_KIND,
@@ -310,7 +311,14 @@ def ensure_follow_up(session: Session, principal: Principal, record: ScreeningRe
     place_like(fu, record)
     session.add(fu)
     session.flush()
+    record_event(session, "screening.abnormal", fu.branch_id, abnormal_event_data(fu.id, record))
     return fu
+
+
+def abnormal_event_data(follow_up_id: int, record: Any) -> dict[str, Any]:
+    get = record.get if isinstance(record, dict) else lambda key: getattr(record, key)
+    return {"record_id": get("id"), "follow_up_id": follow_up_id, "woman_id": get("woman_id"),
+            "kind": get("kind"), "result": get("result"), "screened_on": str(get("screened_on"))}
 
 
 def soft_delete_record(session: Session, record: ScreeningRecord) -> None:
@@ -524,17 +532,28 @@ def act(session: Session, principal: Principal, fu: FollowUp, action: str, body:
     fu.updated_at = now
     session.add(FollowUpEvent(follow_up_id=fu.id, action=action, actor=principal.subject,
                               actor_name=principal.name, note=note, data=data))
+    if action == "close":
+        record_event(session, "followup.closed", fu.branch_id, {
+            "follow_up_id": fu.id, "record_id": fu.record_id, "woman_id": fu.woman_id, "kind": fu.kind,
+            "diagnosis": fu.diagnosis})
     session.flush()
     return fu
 
 
 def flag_overdue(session: Session, today: date | None = None) -> int:
     """Mark follow-ups that just passed their deadline (idempotent: already flagged ones are left alone)."""
-    result = session.execute(
-        sa.update(FollowUp).where(overdue_condition(today or today_in_china()), FollowUp.overdue_flagged_at.is_(None))
-        .values(overdue_flagged_at=utcnow())
-    )
-    return result.rowcount or 0
+    due = session.execute(
+        select(FollowUp.id, FollowUp.branch_id, FollowUp.record_id, FollowUp.woman_id, FollowUp.kind, FollowUp.status)
+        .where(overdue_condition(today or today_in_china()), FollowUp.overdue_flagged_at.is_(None))).all()
+    if not due:
+        return 0
+    session.execute(sa.update(FollowUp).where(FollowUp.id.in_([row.id for row in due]))
+                    .values(overdue_flagged_at=utcnow()))
+    for row in due:
+        record_event(session, "followup.overdue", row.branch_id, {
+            "follow_up_id": row.id, "record_id": row.record_id, "woman_id": row.woman_id, "kind": row.kind,
+            "status": row.status})
+    return len(due)
 
 
 # ---- aid
@@ -555,7 +574,13 @@ def create_aid(session: Session, principal: Principal, data: AidCreate) -> AidAp
     place_like(app, fu)
     session.add(app)
     session.flush()
+    record_event(session, "aid.submitted", app.branch_id, _aid_event_data(app))
     return app
+
+
+def _aid_event_data(app: AidApplication) -> dict[str, Any]:
+    return {"aid_application_id": app.id, "follow_up_id": app.follow_up_id, "woman_id": app.woman_id,
+            "status": app.status, "amount": str(app.amount) if app.amount is not None else None}
 
 
 AID_TRANSITIONS: dict[str, tuple[tuple[AidStatus, ...], AidStatus]] = {
@@ -593,6 +618,7 @@ def aid_act(session: Session, principal: Principal, app: AidApplication, action:
     app.status = AID_TRANSITIONS[action][1]
     app.updated_at = now
     session.flush()
+    record_event(session, f"aid.{app.status}", app.branch_id, _aid_event_data(app))
     return app
 
 

@@ -1,11 +1,11 @@
 """Periodic upkeep of the screening programme."""
 
 from backend.core.db import Database
-from backend.core.tasks import periodic
+from backend.core.queue import task
 from backend.screenings import service
 
 
-@periodic("screening_follow_up_overdue")
+@task("screenings.follow_up_overdue", every_minutes=15)
 def flag_overdue_follow_ups(db: Database) -> int:
     with db.session(write=True) as session:
         return service.flag_overdue(session)

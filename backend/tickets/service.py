@@ -24,9 +24,10 @@ from backend.branches.models import Branch, BranchKind
 from backend.core import audit
 from backend.core.db import Database, insert_ignore_conflicts, utcnow
 from backend.core.errors import InvalidTransition, PreconditionFailed, ValidationFailed
+from backend.core.queue import task
 from backend.core.scope import Principal, get_scoped, scoped, subtree_filter
 from backend.core.security import blind_index, decrypt_field, encrypt_field, mask_name, mask_phone
-from backend.core.tasks import periodic
+from backend.integrations.service import record_event
 from backend.tickets import schemas as s
 from backend.tickets.models import (
     OPEN_STATUSES,
@@ -177,8 +178,19 @@ def create_ticket(session: Session, principal: Principal, data: s.TicketCreate, 
     session.flush()
     _event(session, t, EventKind.create, principal, f"登记来电:{t.summary}", at=now, to_status=Status.new,
            data={"channel": t.channel, "urgency": t.urgency, "sealed": t.sealed})
+    record_event(session, "ticket.created", t.branch_id, _event_data(t))
     session.flush()
     return t
+
+
+OUTBOX_EVENTS = {Action.refer: "ticket.referred", Action.escalate: "ticket.escalated",
+                 Action.resolve: "ticket.resolved", Action.close: "ticket.closed"}
+
+
+def _event_data(t: Ticket, **extra: Any) -> dict[str, Any]:
+    """What partners learn of a ticket: ids and codes, never the caller or the story."""
+    return {"ticket_id": t.id, "number": t.number, "status": t.status, "category": t.category,
+            "urgency": t.urgency, "sealed": t.sealed, "escalation_level": t.escalation_level, **extra}
 
 
 # ---------------------------------------------------------------- reading
@@ -292,6 +304,9 @@ def perform(session: Session, principal: Principal, t: Ticket, action: Action, b
     session.add(t)
     _event(session, t, EventKind(action.value), principal, text, at=now, from_status=before,
            to_status=t.status if t.status != before else None, **extra)
+    if action in OUTBOX_EVENTS:
+        record_event(session, OUTBOX_EVENTS[action], t.branch_id,
+                     _event_data(t, referral_to=extra["referral_to"]) if action == Action.refer else _event_data(t))
     session.flush()
     return t
 
@@ -407,6 +422,7 @@ def escalate_overdue(session: Session, now: datetime | None = None, limit: int |
         if parent is not None and parent.deleted_at is None and owner.kind not in SWEEP_CEILING_KINDS:
             _move_up(t, parent)
             text, data = f"{why},自动上报至{parent.name}", {"branch_id": parent.id}
+            record_event(session, "ticket.escalated", parent.id, _event_data(t, by="sla"))
             moved += 1
         else:
             text, data = f"{why},已在{owner.name},请督办", {"branch_id": owner.id}
@@ -425,7 +441,7 @@ def _china(value: datetime) -> str:
 SWEEP_BATCH = 500
 
 
-@periodic("ticket_sla")
+@task("tickets.sla_sweep", every_minutes=5)
 def sla_sweep(db: Database) -> int:
     """Escalate in batches of short transactions, so a backlog never holds the write lock for long."""
     now, moved = utcnow(), 0

@@ -24,6 +24,7 @@ NUMBERS = [idn(701), idn(702), idn(703)]
 def _fill(url: str) -> None:
     """Register women every way there is (form, batch, Excel import) and reveal one, with real commits."""
     from backend.branches.models import BranchKind
+    from backend.core.queue import run_due_now
 
     engine = make_engine(url)
     db = Database(engine)
@@ -54,6 +55,7 @@ def _fill(url: str) -> None:
     wb.save(buf)
     job = person.post("/api/v1/women/imports", files={"file": ("w.xlsx", buf.getvalue(), "application/octet-stream")},
                       data={"branch_id": str(village_id)})
+    run_due_now(db)
     assert person.get(f"/api/v1/jobs/{job.json()['id']}").json()["rows_failed"] == 1
     engine.dispose()
 

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from backend.core.db import utcnow
-from backend.core.tasks import run_periodic_once
+from backend.core.queue import run_periodic_once
 from backend.tickets.models import DayKind, SlaUnit, Ticket
 from backend.tickets.service import sla_sweep
 from backend.tickets.sla import CHINA_TZ, Deadline, WorkCalendar, due_at
@@ -117,7 +117,7 @@ def test_sweep_escalates_overdue_tickets_one_level_once(operator, login, tree, n
 
     # A later breach of the resolution deadline moves it one more level, to the county, and stops there.
     _overdue(session, late, resolution_due_at=True)
-    assert run_periodic_once(db)["ticket_sla"] == 1
+    assert run_periodic_once(db)["tickets.sla_sweep"] == 1
     t = operator.get(f"/api/v1/tickets/{late}").json()
     assert t["owner_branch_id"] == tree.county.id and t["escalation_level"] == 2
     assert "办结超时" in t["events"][-1]["text"]
