@@ -26,8 +26,11 @@ def cmd_migrate(_args) -> None:
 def cmd_serve(args) -> None:
     import uvicorn
 
+    from backend.core.config import get_settings
     from backend.main import create_app
 
+    if args.workers is None:
+        args.workers = default_workers(get_settings().database_url)
     if args.workers > 1:
         # Several processes, each with its task runner: claims are atomic and periodic runs one per period.
         os.environ["HALFSKY_SERVE_TASKS"] = "0" if args.no_worker else "1"
@@ -36,6 +39,14 @@ def cmd_serve(args) -> None:
         return
     uvicorn.run(create_app(run_periodic=not args.no_worker), host=args.host, port=args.port,
                 log_level="info", proxy_headers=True)
+
+
+def default_workers(database_url: str) -> int:
+    """SQLite has one writer: one process queues its writers in order, several would poll for the lock.
+    PostgreSQL takes one process per core (each with a few request threads), up to four."""
+    if database_url.startswith("sqlite"):
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def served_app():
@@ -138,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--no-worker", "--no-sweep", dest="no_worker", action="store_true",
                    help="run no background tasks in this process (separate `halfsky worker` processes run them)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--workers", type=int, default=None,
+                   help="API processes (default: 1 on SQLite, one per core up to 4 on PostgreSQL)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run background tasks: imports, webhook deliveries, periodic upkeep")

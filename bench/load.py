@@ -1,0 +1,318 @@
+"""Real load: N phones and office users at once against the server as `make run` starts it.
+
+    .venv/bin/python bench/load.py [--db sqlite|postgres|both] [--clients 50] [--seconds 60]
+        [--workers N] [--url http://host:port (an already running server; --db is then only for the check)]
+
+For each database: a fresh database with the demo county, `halfsky serve` with its defaults (the
+configuration `make run` starts), then `--clients` clients for `--seconds`. Each client loops two reads
+and one write, as in the field:
+
+- village reps and township cadres (8 in 10 clients): the newest 20 activities twice, then report an
+  activity (POST with a fresh Idempotency-Key);
+- the hotline operator (1 in 10): the ticket queue twice, then a new ticket and a note on it;
+- the health bureau (1 in 10): the screening list twice, then a batch of 100 screening results.
+
+It prints the requests, the answers by status, p50/p95/p99, transport failures (dropped connections,
+time-outs), and checks the database afterwards: every acknowledged write is stored exactly once.
+The same driver serves `tests/core/test_concurrency.py` for a few seconds per database.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+HALFSKY = str(Path(sys.executable).with_name("halfsky"))
+PG_SERVER = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "HalfSky-demo-2026"
+PEOPLE = ("village.rep", "village2.rep", "township.cadre", "township2.cadre")
+BATCH_ROWS = 100
+_WEIGHTS = (11, 6, 5, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 9, 8, 7)
+
+
+def id_number(serial: int) -> str:
+    """A valid resident ID number (checksum per GB 11643) for a woman born in 1975-1984."""
+    birth = date(1975 + serial % 10, 1 + serial % 12, 1 + serial % 28)
+    body = f"430725{birth:%Y%m%d}{(serial * 2) % 1000:03d}"
+    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=False)) % 11]
+    return body + check
+
+
+@dataclass
+class Tally:
+    statuses: Counter = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    failures: Counter = field(default_factory=Counter)
+    activities: set[str] = field(default_factory=set)  # titles acknowledged with 201
+    tickets: set[str] = field(default_factory=set)  # summaries acknowledged with 201
+    screenings: set[str] = field(default_factory=set)  # external ids acknowledged as created
+    retry_after_missing: int = 0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+class Client:
+    def __init__(self, http: httpx.AsyncClient, tally: Tally, token: str):
+        self.http = http
+        self.tally = tally
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    async def call(self, method: str, url: str, **kwargs) -> httpx.Response | None:
+        started = time.perf_counter()
+        try:
+            r = await self.http.request(method, url, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
+        except httpx.HTTPError as exc:
+            self.tally.failures[type(exc).__name__] += 1
+            return None
+        self.tally.latencies.append(time.perf_counter() - started)
+        self.tally.statuses[r.status_code] += 1
+        if r.status_code == 503 and "retry-after" not in r.headers:
+            self.tally.retry_after_missing += 1
+        return r
+
+    async def post_once(self, url: str, body: dict) -> httpx.Response | None:
+        """A phone's submission: resent with the same Idempotency-Key after a 503 or a dropped answer."""
+        key = uuid.uuid4().hex
+        for _ in range(3):
+            r = await self.call("POST", url, json=body, headers={"Idempotency-Key": key})
+            if r is not None and r.status_code != 503:
+                return r
+            await asyncio.sleep(float(r.headers.get("retry-after", 1)) if r is not None else 1)
+        return r
+
+
+async def _person(client: Client, run: str, n: int) -> None:
+    await client.call("GET", "/api/v1/activities?limit=20")
+    await client.call("GET", "/api/v1/activities?limit=20")
+    title = f"{run}-a{n}-{uuid.uuid4().hex[:8]}"
+    r = await client.post_once("/api/v1/activities", {"type": "health_talk", "title": title})
+    if r is not None and r.status_code == 201:
+        client.tally.activities.add(title)
+
+
+async def _operator(client: Client, run: str, n: int, branch_id: int) -> None:
+    await client.call("GET", "/api/v1/tickets?limit=20")
+    await client.call("GET", "/api/v1/tickets?limit=20&status=new")
+    summary = f"{run}-t{n}-{uuid.uuid4().hex[:8]}"
+    r = await client.post_once("/api/v1/tickets", {
+        "channel": "phone", "caller_name": "来电人", "caller_phone": "13800138000", "branch_id": branch_id,
+        "category": "consultation", "summary": summary})
+    if r is not None and r.status_code == 201:
+        client.tally.tickets.add(summary)
+        await client.post_once(f"/api/v1/tickets/{r.json()['id']}/actions/note", {"text": "已记录来电内容"})
+
+
+async def _bureau(client: Client, run: str, n: int, village_id: int, serial: list[int]) -> None:
+    await client.call("GET", "/api/v1/screenings?limit=20")
+    await client.call("GET", "/api/v1/screenings?limit=20&result=abnormal")
+    rows = []
+    for i in range(BATCH_ROWS):
+        serial[0] += 1
+        rows.append({"external_id": f"{run}-s{n}-{i}-{uuid.uuid4().hex[:6]}", "id_number": id_number(serial[0]),
+                     "name": "王秀英", "branch_id": village_id, "kind": "cervical",
+                     "screened_on": date.today().isoformat(), "method": "hpv", "result": "normal"})
+    r = await client.post_once("/api/v1/screenings/batch", {"rows": rows})
+    if r is not None and r.status_code == 200:
+        for item in r.json()["items"]:
+            if item["outcome"] == "created":
+                client.tally.screenings.add(item["external_id"])
+
+
+async def _token(http: httpx.AsyncClient, **form: str) -> str:
+    for _ in range(10):
+        r = await http.post("/api/v1/auth/token", data=form)
+        if r.status_code == 200:
+            return r.json()["access_token"]
+        await asyncio.sleep(float(r.headers.get("retry-after", 1)))
+    raise RuntimeError(f"login failed: {r.status_code} {r.text}")
+
+
+async def drive(base: str, clients: int, seconds: float) -> Tally:
+    """Run the mix against `base`; returns what was sent, answered and acknowledged."""
+    tally = Tally()
+    run = f"load{uuid.uuid4().hex[:6]}"
+    limits = httpx.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+        tokens = {name: await _token(http, grant_type="password", username=name, password=PASSWORD)
+                  for name in (*PEOPLE, "hotline.operator")}
+        tokens["health-bureau"] = await _token(http, grant_type="client_credentials", client_id="health-bureau",
+                                               client_secret=PASSWORD)
+        probe = Client(http, Tally(), tokens["village.rep"])
+        village_id = (await probe.call("GET", "/api/v1/auth/me")).json()["branch"]["id"]
+        deadline = time.monotonic() + seconds
+        serial = [random.randrange(10**6)]
+
+        async def loop(i: int) -> None:
+            kind = i % 10
+            token = tokens["hotline.operator"] if kind == 8 else tokens["health-bureau"] if kind == 9 else \
+                tokens[PEOPLE[i % len(PEOPLE)]]
+            client = Client(http, tally, token)
+            n = 0
+            await asyncio.sleep(random.random() * 0.5)
+            while time.monotonic() < deadline:
+                n += 1
+                if kind == 8:
+                    await _operator(client, run, i * 100_000 + n, village_id)
+                elif kind == 9:
+                    await _bureau(client, run, i * 100_000 + n, village_id, serial)
+                else:
+                    await _person(client, run, i * 100_000 + n)
+
+        await asyncio.gather(*(loop(i) for i in range(clients)))
+    return tally
+
+
+def stored(database_url: str, tally: Tally) -> dict[str, tuple[int, int, int]]:
+    """For each kind of write: (acknowledged, stored among them, stored more than once)."""
+    from backend.core.db import make_engine
+
+    engine = make_engine(database_url, pool_size=1)
+    result = {}
+    checks = (("activities", "activity", "title", tally.activities),
+              ("tickets", "ticket", "summary", tally.tickets),
+              ("screenings", "screening_record", "external_id", tally.screenings))
+    with engine.connect() as conn:
+        for label, table, column, acknowledged in checks:
+            counts: Counter = Counter()
+            keys = sorted(acknowledged)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                rows = conn.execute(sa.text(f"SELECT {column} FROM {table} WHERE {column} IN :keys")
+                                    .bindparams(sa.bindparam("keys", expanding=True)), {"keys": chunk})
+                counts.update(r[0] for r in rows)
+            result[label] = (len(keys), sum(1 for k in keys if counts[k] >= 1),
+                             sum(1 for k in keys if counts[k] > 1))
+    engine.dispose()
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_database(kind: str, directory: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{directory / 'halfsky.db'}"
+    from backend.core.db import make_engine
+
+    name = f"halfsky_load_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG_SERVER, isolation_level="AUTOCOMMIT", pool_size=1)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return sa.make_url(PG_SERVER.replace("postgresql://", "postgresql+psycopg://")).set(database=name) \
+        .render_as_string(hide_password=False).replace("postgresql+psycopg://", "postgresql://")
+
+
+def drop_database(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    from backend.core.db import make_engine
+
+    admin = make_engine(PG_SERVER, isolation_level="AUTOCOMMIT", pool_size=1)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+    admin.dispose()
+
+
+@contextlib.contextmanager
+def served(kind: str, *, workers: int | None = None, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """A fresh database with the demo county and `halfsky serve` on it, as `make run` starts it."""
+    directory = Path(tempfile.mkdtemp(prefix="halfsky-load-"))
+    url = fresh_database(kind, directory)
+    env = {**os.environ, "DATABASE_URL": url, "MEDIA_DIR": str(directory / "media"), **(extra_env or {})}
+    env.pop("HALFSKY_ENV", None)
+    proc = None
+    try:
+        subprocess.run([HALFSKY, "migrate"], env=env, cwd=directory, check=True, capture_output=True)
+        subprocess.run([HALFSKY, "demo"], env=env, cwd=directory, check=True, capture_output=True)
+        port = free_port()
+        cmd = [HALFSKY, "serve", "--host", "127.0.0.1", "--port", str(port)]
+        if workers:
+            cmd += ["--workers", str(workers)]
+        log = open(directory / "serve.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen(cmd, env=env, cwd=directory, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((directory / "serve.log").read_text())
+            time.sleep(0.2)
+        yield base, url
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        drop_database(url)
+
+
+def server_errors(log_text: str) -> int:
+    return log_text.count("Traceback")
+
+
+def report(kind: str, clients: int, seconds: float, tally: Tally, checks: dict) -> str:
+    total = sum(tally.statuses.values())
+    by_status = " ".join(f"{code}:{n}" for code, n in sorted(tally.statuses.items()))
+    failures = " ".join(f"{k}:{n}" for k, n in tally.failures.items()) or "none"
+    lines = [f"{kind:8} {clients:4} clients {seconds:4.0f} s  {total:6} answers ({total / seconds:6.1f}/s)  "
+             f"p50 {tally.percentile(50):6.0f} ms  p95 {tally.percentile(95):6.0f} ms  "
+             f"p99 {tally.percentile(99):6.0f} ms",
+             f"         status {by_status}   transport failures: {failures}"]
+    for label, (acked, found, doubled) in checks.items():
+        lines.append(f"         {label:10} acknowledged {acked:6}  stored {found:6}  stored twice {doubled}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--clients", type=int, nargs="+", default=[50])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, help="serve --workers (default: serve's own default)")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("SECRET_KEY", "load-secret-" + "k" * 40)
+    os.environ.setdefault("PII_KEY", "load-pii-" + "p" * 40)
+    kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    lines = []
+    for kind in kinds:
+        for clients in args.clients:
+            with served(kind, workers=args.workers) as (base, url):
+                tally = asyncio.run(drive(base, clients, args.seconds))
+                lines.append(report(kind, clients, args.seconds, tally, stored(url, tally)))
+                print(lines[-1], flush=True)
+    print("\n" + "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
