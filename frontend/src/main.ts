@@ -1,8 +1,5 @@
 import { createApp } from 'vue'
 import { createPinia } from 'pinia'
-import ElementPlus from 'element-plus'
-import zhCn from 'element-plus/es/locale/lang/zh-cn'
-import 'element-plus/dist/index.css'
 import './styles.css'
 import App from './App.vue'
 import { router } from './router'
@@ -10,9 +7,11 @@ import { setAuthLostHandler } from './api/client'
 import { useSession } from './stores/session'
 import { startOutbox } from './api/outbox'
 
+// Element Plus is not installed here: office pages import the parts they use (see vite.config.ts and OfficeShell.vue),
+// so a phone opening /m never downloads it.
 const app = createApp(App)
 const pinia = createPinia()
-app.use(pinia).use(router).use(ElementPlus, { locale: zhCn })
+app.use(pinia).use(router)
 setAuthLostHandler(() => {
   useSession(pinia).forget()
   if (router.currentRoute.value.path !== '/login') router.push({ path: '/login', query: { next: router.currentRoute.value.fullPath } })
@@ -20,7 +19,18 @@ setAuthLostHandler(() => {
 startOutbox()
 app.mount('#app')
 
-// Phones reopen the app with no signal from the cached shell (see public/sw.js); development keeps no cache.
+// A page left open across a new build asks for chunks the server no longer has: open the new build instead, at most
+// once a minute (with no signal an office page cannot load at all, and reloading would only loop).
+window.addEventListener('vite:preloadError', (event) => {
+  const last = Number(sessionStorage.getItem('halfsky.reloaded') || 0)
+  if (!navigator.onLine || Date.now() - last < 60000) return
+  event.preventDefault()
+  sessionStorage.setItem('halfsky.reloaded', String(Date.now()))
+  window.location.reload()
+})
+
+// Phones reopen the app with no signal from the precached shell (a Workbox service worker written by the build, see
+// vite.config.ts); development keeps no cache.
 if (import.meta.env.PROD && 'serviceWorker' in navigator) {
   navigator.serviceWorker.register('/sw.js').catch(() => undefined)
 }

@@ -1,14 +1,15 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { useSession } from './stores/session'
-// Phone pages are in the main bundle: they must open with no signal, when a lazy chunk could not load.
-import MobileLayout from './mobile/MobileLayout.vue'
-import MobileHome from './mobile/MobileHome.vue'
-import ReportActivity from './mobile/ReportActivity.vue'
-import FollowUps from './mobile/FollowUps.vue'
-import FollowUpVisit from './mobile/FollowUpVisit.vue'
-import RegisterWoman from './mobile/RegisterWoman.vue'
-import VolunteerHours from './mobile/VolunteerHours.vue'
-import OutboxView from './mobile/OutboxView.vue'
+// Every page is its own chunk. The phone pages (src/mobile/) and the login page are precached by the service worker
+// (vite.config.ts), so they open with no signal; office pages, with Element Plus, load only on an office PC.
+const MobileLayout = () => import('./mobile/MobileLayout.vue')
+const MobileHome = () => import('./mobile/MobileHome.vue')
+const ReportActivity = () => import('./mobile/ReportActivity.vue')
+const FollowUps = () => import('./mobile/FollowUps.vue')
+const FollowUpVisit = () => import('./mobile/FollowUpVisit.vue')
+const RegisterWoman = () => import('./mobile/RegisterWoman.vue')
+const VolunteerHours = () => import('./mobile/VolunteerHours.vue')
+const OutboxView = () => import('./mobile/OutboxView.vue')
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -34,7 +35,7 @@ export const officeRoutes: RouteRecordRaw[] = [
 
 const routes: RouteRecordRaw[] = [
   { path: '/login', component: () => import('./views/LoginView.vue'), meta: { public: true, title: '登录' } },
-  { path: '/', component: () => import('./views/OfficeLayout.vue'), children: officeRoutes },
+  { path: '/', component: () => import('./OfficeShell.vue'), children: officeRoutes },
   {
     path: '/m',
     component: MobileLayout,

@@ -1,10 +1,36 @@
-import { ref } from 'vue'
+import { reactive, ref } from 'vue'
 import { outbox, type StoredFile } from '@/api/outbox'
-import { useServerErrors } from '@/composables/useForm'
+import { ApiError, errorMessage } from '@/api/errors'
+
+/**
+ * The server's refusal shown on the phone form: at the fields it names when the form shows them (`shown`), otherwise
+ * as one general message.
+ */
+export function usePhoneErrors(shown: string[]) {
+  const fieldErrors = reactive<Record<string, string>>({})
+  const general = ref('')
+  function clear() {
+    for (const k of Object.keys(fieldErrors)) delete fieldErrors[k]
+    general.value = ''
+  }
+  function take(err: unknown) {
+    clear()
+    if (err instanceof ApiError && Object.keys(err.fields).length) {
+      const elsewhere: string[] = []
+      for (const [field, message] of Object.entries(err.fields)) {
+        const name = field.split('.')[0]
+        if (shown.includes(name)) fieldErrors[name] = message
+        else elsewhere.push(`${field}:${message}`)
+      }
+      general.value = elsewhere.join(';')
+    } else general.value = errorMessage(err)
+  }
+  return { fieldErrors, general, clear, take }
+}
 
 /** Submit a phone form through the outbox: sent now when there is signal, kept and sent later when not. */
-export function usePhoneSubmit() {
-  const errors = useServerErrors()
+export function usePhoneSubmit(shown: string[]) {
+  const errors = usePhoneErrors(shown)
   const busy = ref(false)
   const result = ref<'' | 'sent' | 'queued'>('')
   const reason = ref('')
