@@ -1,7 +1,7 @@
 """Real load: N phones and office users at once against the server as `make run` starts it.
 
     .venv/bin/python bench/load.py [--db sqlite|postgres|both] [--clients 50] [--seconds 60]
-        [--workers N] [--url http://host:port (an already running server; --db is then only for the check)]
+        [--workers N]
 
 For each database: a fresh database with the demo county, `halfsky serve` with its defaults (the
 configuration `make run` starts), then `--clients` clients for `--seconds`. Each client loops two reads
@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -212,42 +213,76 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def fresh_database(kind: str, directory: Path) -> str:
+def fresh_database(kind: str, directory: Path, pg_server: str, template: str | None = None) -> str:
+    """An empty database, or a copy of `template` (a database this module made)."""
     if kind == "sqlite":
-        return f"sqlite:///{directory / 'halfsky.db'}"
+        path = directory / "halfsky.db"
+        if template:
+            shutil.copyfile(sa.make_url(template).database, path)
+        return f"sqlite:///{path}"
     from backend.core.db import make_engine
 
     name = f"halfsky_load_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_SERVER, isolation_level="AUTOCOMMIT", pool_size=1)
+    admin = make_engine(pg_server, isolation_level="AUTOCOMMIT", pool_size=1)
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{sa.make_url(template).database}"' if template else ""
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     admin.dispose()
-    return sa.make_url(PG_SERVER.replace("postgresql://", "postgresql+psycopg://")).set(database=name) \
+    return sa.make_url(pg_server.replace("postgresql://", "postgresql+psycopg://")).set(database=name) \
         .render_as_string(hide_password=False).replace("postgresql+psycopg://", "postgresql://")
 
 
-def drop_database(url: str) -> None:
+def drop_database(url: str, pg_server: str) -> None:
     if not url.startswith("postgresql"):
         return
     from backend.core.db import make_engine
 
-    admin = make_engine(PG_SERVER, isolation_level="AUTOCOMMIT", pool_size=1)
+    admin = make_engine(pg_server, isolation_level="AUTOCOMMIT", pool_size=1)
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
     admin.dispose()
 
 
-@contextlib.contextmanager
-def served(kind: str, *, workers: int | None = None, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
-    """A fresh database with the demo county and `halfsky serve` on it, as `make run` starts it."""
-    directory = Path(tempfile.mkdtemp(prefix="halfsky-load-"))
-    url = fresh_database(kind, directory)
-    env = {**os.environ, "DATABASE_URL": url, "MEDIA_DIR": str(directory / "media"), **(extra_env or {})}
+@dataclass
+class Server:
+    base: str
+    database_url: str
+    log: Path
+
+
+def _halfsky_env(url: str, directory: Path) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": url, "MEDIA_DIR": str(directory / "media")}
     env.pop("HALFSKY_ENV", None)
-    proc = None
+    return env
+
+
+@contextlib.contextmanager
+def demo_database(kind: str, pg_server: str = PG_SERVER) -> Iterator[str]:
+    """A migrated database with the demo county, to copy for each server (`served(template=...)`)."""
+    directory = Path(tempfile.mkdtemp(prefix="halfsky-demo-"))
+    url = fresh_database(kind, directory, pg_server)
+    env = _halfsky_env(url, directory)
     try:
         subprocess.run([HALFSKY, "migrate"], env=env, cwd=directory, check=True, capture_output=True)
         subprocess.run([HALFSKY, "demo"], env=env, cwd=directory, check=True, capture_output=True)
+        yield url
+    finally:
+        drop_database(url, pg_server)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def served(kind: str, *, workers: int | None = None, pg_server: str = PG_SERVER, template: str | None = None,
+           env: dict[str, str] | None = None) -> Iterator[Server]:
+    """`halfsky serve` as `make run` starts it, on a fresh demo database (or a copy of `template`)."""
+    directory = Path(tempfile.mkdtemp(prefix="halfsky-load-"))
+    url = fresh_database(kind, directory, pg_server, template)
+    env = {**_halfsky_env(url, directory), **(env or {})}
+    proc = None
+    try:
+        if template is None:
+            subprocess.run([HALFSKY, "migrate"], env=env, cwd=directory, check=True, capture_output=True)
+            subprocess.run([HALFSKY, "demo"], env=env, cwd=directory, check=True, capture_output=True)
         port = free_port()
         cmd = [HALFSKY, "serve", "--host", "127.0.0.1", "--port", str(port)]
         if workers:
@@ -265,7 +300,7 @@ def served(kind: str, *, workers: int | None = None, extra_env: dict[str, str] |
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError((directory / "serve.log").read_text())
             time.sleep(0.2)
-        yield base, url
+        yield Server(base, url, directory / "serve.log")
     finally:
         if proc is not None:
             proc.terminate()
@@ -273,11 +308,8 @@ def served(kind: str, *, workers: int | None = None, extra_env: dict[str, str] |
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        drop_database(url)
-
-
-def server_errors(log_text: str) -> int:
-    return log_text.count("Traceback")
+        drop_database(url, pg_server)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def report(kind: str, clients: int, seconds: float, tally: Tally, checks: dict) -> str:
@@ -307,9 +339,12 @@ def main() -> None:
     lines = []
     for kind in kinds:
         for clients in args.clients:
-            with served(kind, workers=args.workers) as (base, url):
-                tally = asyncio.run(drive(base, clients, args.seconds))
-                lines.append(report(kind, clients, args.seconds, tally, stored(url, tally)))
+            with served(kind, workers=args.workers) as server:
+                tally = asyncio.run(drive(server.base, clients, args.seconds))
+                lines.append(report(kind, clients, args.seconds, tally, stored(server.database_url, tally)))
+                tracebacks = server.log.read_text(errors="replace").count("Traceback")
+                if tracebacks:
+                    lines[-1] += f"\n         server log: {tracebacks} tracebacks"
                 print(lines[-1], flush=True)
     print("\n" + "\n".join(lines))
 

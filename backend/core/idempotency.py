@@ -4,8 +4,11 @@ import asyncio
 import hashlib
 import json
 import re
+import weakref
 from datetime import timedelta
 
+import anyio
+import anyio.to_thread
 import sqlalchemy as sa
 from sqlmodel import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,6 +54,20 @@ def _subject(headers: dict[bytes, bytes]) -> str | None:
         return None
 
 
+# Key bookkeeping runs in a few threads of its own (each a short transaction), so it never takes a request
+# thread and the connections it can hold at once stay counted (core.config.SIDE_CONNECTIONS).
+KEY_THREADS = 2
+_limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def _in_thread(func, *args):
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(KEY_THREADS)
+    return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
+
+
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -73,7 +90,7 @@ class IdempotencyMiddleware:
         body = await _read_body(receive)
         db: Database = scope["app"].state.db
         request_hash = _request_hash(scope, body, headers.get(b"content-type", b""))
-        claimed = await asyncio.to_thread(_claim, db, subject, key, scope, request_hash)
+        claimed = await _in_thread(_claim, db, subject, key, scope, request_hash)
         if claimed is not True:
             await self._answer_existing(send, db, subject, key, request_hash)
             return
@@ -101,19 +118,19 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture_send)
         except BaseException:
-            await asyncio.to_thread(_release, db, subject, key)
+            await _in_thread(_release, db, subject, key)
             raise
         if captured["status"] >= 500 or captured["status"] in _NOT_KEPT:
             # Nothing was done (a server failure, or the caller was not let in): the retry must run again,
             # e.g. after the phone has refreshed its expired token.
-            await asyncio.to_thread(_release, db, subject, key)
+            await _in_thread(_release, db, subject, key)
         else:
-            await asyncio.to_thread(_store, db, subject, key, captured)
+            await _in_thread(_store, db, subject, key, captured)
 
     async def _answer_existing(self, send: Send, db: Database, subject: str, key: str, request_hash: str) -> None:
         waited = 0.0
         while True:
-            row = await asyncio.to_thread(_load, db, subject, key)
+            row = await _in_thread(_load, db, subject, key)
             if row is None:
                 await _send_plain(send, *_problem(409, "idempotency-in-progress", "请求正在处理",
                                                   "相同 Idempotency-Key 的请求刚刚失败,请重试"))

@@ -111,7 +111,7 @@ class Admission:
 
     @asynccontextmanager
     async def slot(self, gate: asyncio.Lock | None = None):
-        if self.waiting >= self.queue_limit:
+        if self._slots.locked() and self.waiting >= self.queue_limit:
             raise Overloaded(retry_after=self.retry_after())
         self.waiting += 1
         try:
