@@ -29,7 +29,10 @@ export const officeRoutes: RouteRecordRaw[] = [
   { path: 'tickets', component: () => import('./views/tickets/TicketsView.vue'), meta: { title: '12338 维权', perm: 'tickets:read' } },
   { path: 'tickets/:id', component: () => import('./views/tickets/TicketDetailView.vue'), meta: { title: '工单', perm: 'tickets:read' } },
   { path: 'screening', component: () => import('./views/screening/ScreeningView.vue'), meta: { title: '两癌筛查', perm: 'women:read' } },
+  { path: 'screening-plans', component: () => import('./views/plans/ScreeningPlansView.vue'), meta: { title: '筛查计划', perm: 'screenings:read' } },
+  { path: 'imports', component: () => import('./views/imports/ImportsView.vue'), meta: { title: 'Excel 导入', perm: 'jobs:read' } },
   { path: 'users', component: () => import('./views/users/UsersView.vue'), meta: { title: '用户管理', perm: 'users:admin' } },
+  { path: 'settings', component: () => import('./views/settings/SettingsView.vue'), meta: { title: '时限与日历', perm: 'settings:admin' } },
   { path: 'audit', component: () => import('./views/audit/AuditView.vue'), meta: { title: '审计日志', perm: 'audit:read' } },
 ]
 
