@@ -25,11 +25,11 @@ try {
     const results = []
     for (let i = 0; i < runs; i++) results.push(await measurePhone(browser, base, network))
     const m = (k) => median(results.map((r) => r[k]))
-    rows.push(`| ${network} | ${m('loginForm').toFixed(2)} s | ${m('afterLogin').toFixed(2)} s | ${m('firstVisit').toFixed(2)} s | ${m('repeat').toFixed(2)} s | ${m('firstKiB')} KiB (${m('firstRequests')} requests) |`)
+    rows.push(`| ${network} | ${m('loginForm').toFixed(2)} s | ${m('afterLogin').toFixed(2)} s | ${m('firstVisit').toFixed(2)} s | ${m('repeat').toFixed(2)} s | ${m('firstKiB')} KiB (${m('firstRequests')} requests) | ${m('precacheKiB')} KiB |`)
     console.error(`${network}: ${JSON.stringify(results)}`)
   }
-  console.log('| network | login form usable after | home usable after login | first visit: open → home usable | repeat visit: home usable after | first visit transferred |')
-  console.log('|---|---:|---:|---:|---:|---:|')
+  console.log('| network | login form usable after | home usable after login | first visit: open → home usable | repeat visit: home usable after | first visit transferred | + service worker precache, after |')
+  console.log('|---|---:|---:|---:|---:|---:|---:|')
   for (const row of rows) console.log(row)
 } finally {
   await browser.close()

@@ -48,6 +48,12 @@ const seconds = (ms) => Math.round(ms / 10) / 100
  */
 export async function measurePhone(browser, base, network, username = 'village.rep') {
   const context = await browser.newContext(PHONE)
+  // What the service worker fetches for its precache, in the background (not throttled: emulation is per page).
+  let swBytes = 0
+  const swSizes = []
+  context.on('requestfinished', (req) => {
+    if (req.serviceWorker()) swSizes.push(req.sizes().then((s) => (swBytes += s.responseBodySize + s.responseHeadersSize), () => undefined))
+  })
   try {
     const first = await throttledPage(context, network)
     const t0 = Date.now()
@@ -68,6 +74,8 @@ export async function measurePhone(browser, base, network, username = 'village.r
     const firstRequests = first.meter.requests
     // The service worker has its precache once it is active.
     await first.page.evaluate(() => navigator.serviceWorker?.ready.then(() => true))
+    await Promise.all(swSizes)
+    const precacheBytes = swBytes
     await first.page.close()
 
     const again = await throttledPage(context, network)
@@ -87,6 +95,7 @@ export async function measurePhone(browser, base, network, username = 'village.r
       firstKiB: Math.round(firstBytes / 1024),
       firstRequests,
       repeatKiB: Math.round(repeatBytes / 1024),
+      precacheKiB: Math.round(precacheBytes / 1024),
     }
   } finally {
     await context.close()

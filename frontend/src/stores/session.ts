@@ -92,8 +92,15 @@ export const useSession = defineStore('session', () => {
   async function restore(): Promise<boolean> {
     if (me.value) return true
     if (!tokens.get()) return false
+    const fresh = Promise.all([loadMe(), loadDictionaries()])
+    // Signed in on this device before: open at once on what it last knew (a weak signal can take seconds to answer,
+    // or never), while the server is asked behind it; a login no longer valid still ends at /login (auth-lost handler).
+    if (restoreOffline()) {
+      fresh.catch(() => undefined)
+      return true
+    }
     try {
-      await Promise.all([loadMe(), loadDictionaries()])
+      await fresh
       return true
     } catch (e) {
       return e instanceof ApiError && e.isNetwork ? restoreOffline() : false
