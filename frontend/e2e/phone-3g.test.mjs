@@ -24,7 +24,8 @@ test('on regular 3G her home is usable within 5 s of opening the app, within 1 s
   // From opening /login (nothing cached) through logging in to her home taking a tap.
   assert.ok(r.firstVisit < 5, `first visit: ${figures}`)
   assert.ok(r.repeat < 1, `repeat visit: ${figures}`)
-  assert.ok(r.firstKiB <= 200, `transferred: ${figures}`)
+  // Everything the first visit costs her data plan: the page's own downloads and the service worker's precache.
+  assert.ok(r.firstKiB + r.precacheKiB <= 200, `transferred: ${figures}`)
 })
 
 function idNumber(base17) {

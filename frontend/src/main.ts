@@ -31,6 +31,9 @@ window.addEventListener('vite:preloadError', (event) => {
 
 // Phones reopen the app with no signal from the precached shell (a Workbox service worker written by the build, see
 // vite.config.ts); development keeps no cache.
+// Registered once the page has loaded, so the precache does not compete with the first page for a weak signal.
 if (import.meta.env.PROD && 'serviceWorker' in navigator) {
-  navigator.serviceWorker.register('/sw.js').catch(() => undefined)
+  const register = () => navigator.serviceWorker.register('/sw.js').catch(() => undefined)
+  if (document.readyState === 'complete') register()
+  else window.addEventListener('load', register, { once: true })
 }
