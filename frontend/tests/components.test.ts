@@ -101,6 +101,20 @@ describe('ListFrame', () => {
     expect((await frame({ items: [], total: 3 })).wrapper.get('[data-test=total]').text()).toBe('共 3 条')
   })
 
+  it('shows the create button unless the page says the user may not create', async () => {
+    const { wrapper } = await frame({ items: [], total: 0 })
+    expect(wrapper.find('[data-test=create]').exists()).toBe(false)
+    const pinia = withPinia()
+    const list = { state: { q: '', page: 1, pageSize: 20 }, rows: [], total: 0, totalText: '', loading: false, exporting: false, error: '', search: () => 0, exportXlsx: () => 0, onSort: () => 0 }
+    let created = 0
+    const shown = mount(ListFrame, { props: { list, filename: 'x', createText: '新建用户', onCreate: () => created++ }, global: { plugins: [pinia, ElementPlus] } })
+    await shown.get('[data-test=create]').trigger('click')
+    expect(shown.get('[data-test=create]').text()).toBe('新建用户')
+    expect(created).toBe(1)
+    const hidden = mount(ListFrame, { props: { list, filename: 'x', createText: '新建用户', canCreate: false }, global: { plugins: [pinia, ElementPlus] } })
+    expect(hidden.find('[data-test=create]').exists()).toBe(false)
+  })
+
   it('exports the same filtered list as Excel', async () => {
     URL.createObjectURL ??= () => 'blob:x'
     const { wrapper, calls } = await frame({ items: [], total: 1 })
