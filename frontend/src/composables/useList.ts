@@ -13,8 +13,8 @@ export type ItemOf<P extends ListPath> = GetOk<P> extends { items: (infer I)[] }
 type QueryOf<P extends ListPath> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never
 
 export interface ListOptions<P extends ListPath> {
-  /** Filters bound to the form; empty values are not sent. */
-  filters?: Record<string, unknown>
+  /** Filters bound to the form, named as the route's query parameters (checked by vue-tsc); empty values are not sent. */
+  filters?: { [K in keyof QueryOf<P>]?: unknown }
   /** Path parameters, e.g. {branch_id: 1}. */
   path?: () => Record<string, unknown>
   /** Send `under=<chosen branch>` from the org tree (default true). */
