@@ -89,7 +89,7 @@ def defer(session: Session, name: str, *, run_at: datetime | None = None, queuei
                     "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :qlock,"
                     " CAST(:args AS jsonb), :at)::procrastinate_job_to_defer_v1])"),
                     {"queue": QUEUE, "task": name, "qlock": queueing_lock, "args": json.dumps(kwargs),
-                     "at": run_at or utcnow()})
+                     "at": run_at})
             else:
                 session.add(TaskRun(task=name, args=kwargs, run_at=run_at or utcnow(), queueing_lock=queueing_lock))
                 session.flush()
@@ -250,6 +250,12 @@ def run_pending_sqlite(db: Database, *, limit: int = 1000) -> int:
 # ---------------------------------------------------------------- procrastinate (PostgreSQL)
 
 
+STALLED_SECONDS = _env_float("HALFSKY_STALLED_WORKER_SECONDS", 30)
+HEARTBEAT_SECONDS = max(0.5, STALLED_SECONDS / 3)
+# How often (seconds, a divisor of 60) one worker of the cluster looks for jobs of dead workers.
+STALLED_CHECK_SECONDS = _env_float("HALFSKY_STALLED_CHECK_SECONDS", 10)
+
+
 def procrastinate_conninfo(url: str) -> str:
     url = sa.make_url(url)
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -275,7 +281,7 @@ def procrastinate_app(db: Database, conninfo: str):
     for definition in TASKS.values():
         wrap(definition)
 
-    @app.periodic(cron="* * * * *", periodic_id="queue.retry_stalled")
+    @app.periodic(cron=f"* * * * * */{int(STALLED_CHECK_SECONDS)}", periodic_id="queue.retry_stalled")
     @app.task(name="queue.retry_stalled", queue=QUEUE, pass_context=True)
     async def retry_stalled(context, timestamp: int) -> None:
         """A worker killed mid-job stops its heartbeat: its jobs go back to the queue."""
@@ -290,10 +296,6 @@ def procrastinate_app(db: Database, conninfo: str):
         await context.app.job_manager.delete_old_jobs(nb_hours=72, include_failed=True)
 
     return app
-
-
-STALLED_SECONDS = _env_float("HALFSKY_STALLED_WORKER_SECONDS", 30)
-HEARTBEAT_SECONDS = max(0.5, STALLED_SECONDS / 3)
 
 
 async def run_procrastinate_worker(db: Database, conninfo: str, *, concurrency: int = 4,
@@ -375,7 +377,7 @@ def run_due_now(db: Database, *, limit: int = 1000) -> int:
         with db.session(write=True) as session:
             row = session.execute(sa.text(
                 "UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = (SELECT id FROM procrastinate_jobs "
-                "WHERE status = 'todo' AND queue_name = :queue AND (scheduled_at IS NULL OR scheduled_at <= now()) "
+                "WHERE status = 'todo' AND queue_name = :queue AND (scheduled_at IS NULL OR scheduled_at <= clock_timestamp()) "
                 "AND task_name = ANY(:names) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING task_name, args"),
                 {"queue": QUEUE, "names": list(TASKS)}).first()
         if row is None:

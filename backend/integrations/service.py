@@ -215,10 +215,11 @@ def replay_since(session: Session, principal: Principal, sub_id: int, since: dat
               .where(getattr(Event, f"a{depth}") == sub.branch_id, Event.type.in_(sub.events),
                      Event.occurred_at >= since).order_by(Event.id))
     table = WebhookDelivery.__table__
-    result = session.execute(table.insert().from_select(
-        ["subscription_id", "event_id", "status", "attempts", "next_attempt_at", "created_at"], events))
+    queued = session.execute(table.insert().from_select(
+        ["subscription_id", "event_id", "status", "attempts", "next_attempt_at", "created_at"], events)
+        .returning(table.c.id)).all()
     defer_delivery(session, sub.id)
-    return result.rowcount or 0
+    return len(queued)
 
 
 def _require_active(sub: WebhookSubscription) -> None:

@@ -90,10 +90,12 @@ def deliver_subscription(db: Database, subscription_id: int) -> int:
 
 
 def _has_due(db: Database, sub_id: int) -> bool:
+    """Whether the head of the subscription's line is due (the rest wait behind it, in order)."""
     with db.session() as session:
-        return session.execute(select(WebhookDelivery.id).where(
-            WebhookDelivery.subscription_id == sub_id, WebhookDelivery.status == DeliveryStatus.pending,
-            WebhookDelivery.next_attempt_at <= utcnow()).limit(1)).first() is not None
+        head = session.execute(select(WebhookDelivery.next_attempt_at).where(
+            WebhookDelivery.subscription_id == sub_id, WebhookDelivery.status == DeliveryStatus.pending)
+            .order_by(WebhookDelivery.event_id, WebhookDelivery.id).limit(1)).first()
+        return head is not None and (head.next_attempt_at is None or head.next_attempt_at <= utcnow())
 
 
 def _deliver_batch(db: Database, client: httpx.Client, sub_id: int, owner: str) -> tuple[int, bool]:
