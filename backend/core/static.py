@@ -9,11 +9,12 @@ index.html (the router's deep links), except API paths, the docs and missing fil
 404 rather than a page of HTML in place of a script.
 """
 
+import hashlib
 import mimetypes
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from backend.core.deps import Public
 from backend.core.errors import NotFound
@@ -66,22 +67,35 @@ def resolve_file(root: Path, path: str) -> Path | None:
     return candidate
 
 
-def file_response(file: Path, accept_encoding: str, cache_control: str) -> FileResponse:
-    """The file, or its precompressed variant the client accepts, with type, length and cache headers."""
+def etag_of(file: Path) -> str:
+    """The same validator Starlette's FileResponse sends: modification time and size of the bytes sent."""
+    stat = file.stat()
+    return f'"{hashlib.md5(f"{stat.st_mtime}-{stat.st_size}".encode(), usedforsecurity=False).hexdigest()}"'
+
+
+def file_response(file: Path, accept_encoding: str, cache_control: str, if_none_match: str = "") -> Response:
+    """The file, or its precompressed variant the client accepts, with type, length and cache headers; 304 when
+    the client's copy is current (index.html and the service worker are revalidated on every visit)."""
     media_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     if media_type.startswith("text/") or media_type in ("application/javascript", "application/json"):
         media_type += "; charset=utf-8"
     headers = {"Cache-Control": cache_control}
     variants = [(name, file.with_name(file.name + suffix)) for name, suffix in ENCODINGS]
     variants = [(name, v) for name, v in variants if v.is_file()]
+    sent = file
     if variants:
         headers["Vary"] = "Accept-Encoding"
         wanted = accepted_encodings(accept_encoding)
         for name, variant in variants:
             if name in wanted:
                 headers["Content-Encoding"] = name
-                return FileResponse(variant, media_type=media_type, headers=headers)
-    return FileResponse(file, media_type=media_type, headers=headers)
+                sent = variant
+                break
+    headers["ETag"] = etag_of(sent)
+    if headers["ETag"] in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]:
+        headers.pop("Content-Encoding", None)
+        return Response(status_code=304, headers=headers)
+    return FileResponse(sent, media_type=media_type, headers=headers)
 
 
 def mount_spa(app: FastAPI, directory: Path) -> None:
@@ -94,11 +108,12 @@ def mount_spa(app: FastAPI, directory: Path) -> None:
         if full_path.startswith(NOT_SPA) or not index.is_file():
             raise NotFound("页面不存在")
         accept = request.headers.get("accept-encoding", "")
+        cached = request.headers.get("if-none-match", "")
         if full_path:
             found = resolve_file(root, full_path)
             if found is not None and found != index:
                 immutable = full_path.startswith("assets/")
-                return file_response(found, accept, IMMUTABLE if immutable else REVALIDATE)
+                return file_response(found, accept, IMMUTABLE if immutable else REVALIDATE, cached)
             if full_path.startswith("assets/") or full_path.lower().endswith(STATIC_SUFFIXES):
                 raise NotFound("文件不存在")
-        return file_response(index, accept, REVALIDATE)
+        return file_response(index, accept, REVALIDATE, cached)

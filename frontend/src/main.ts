@@ -36,4 +36,6 @@ if (import.meta.env.PROD && 'serviceWorker' in navigator) {
   const register = () => navigator.serviceWorker.register('/sw.js').catch(() => undefined)
   if (document.readyState === 'complete') register()
   else window.addEventListener('load', register, { once: true })
+  // The cache of the hand-written service worker this one replaced.
+  if ('caches' in window) caches.delete('halfsky-shell-v1').catch(() => undefined)
 }

@@ -88,6 +88,22 @@ def test_hashed_assets_are_immutable_and_the_shell_is_revalidated(client):
     assert client.get("/sw.js").headers["content-type"].startswith("text/javascript")
 
 
+def test_a_current_copy_is_answered_304(client):
+    first = client.get("/sw.js")
+    tag = first.headers["etag"]
+    again = client.get("/sw.js", headers={"If-None-Match": tag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["cache-control"] == "no-cache"
+    # Each encoding is its own representation with its own validator.
+    br = client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "br"})
+    gz = client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "gzip"})
+    assert br.headers["etag"] != gz.headers["etag"]
+    assert client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "br", "If-None-Match": br.headers["etag"]}).status_code == 304
+    assert client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "gzip", "If-None-Match": br.headers["etag"]}).status_code == 200
+    assert client.get("/m/outbox", headers={"If-None-Match": client.get("/m").headers["etag"]}).status_code == 304
+
+
 def test_deep_links_fall_back_to_index_html(client):
     for path in ("/m", "/m/outbox", "/tickets/12", "/screening?tab=women"):
         r = client.get(path, headers={"Accept-Encoding": "gzip"})
