@@ -7,6 +7,7 @@ from backend.auth import service
 from backend.auth.models import User
 from backend.auth.roles import Role
 from backend.auth.schemas import (
+    BranchRef,
     LogoutRequest,
     MeResponse,
     MeUser,
@@ -18,7 +19,6 @@ from backend.auth.schemas import (
     UserPublic,
     UserUpdate,
 )
-from backend.branches.models import Branch
 from backend.core.deps import Authenticated, Public, SessionDep, UsersAdmin
 from backend.core.errors import AppError, BadRequest
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
@@ -69,13 +69,12 @@ def logout(session: SessionDep, principal: Authenticated, body: LogoutRequest | 
 
 
 @router.get("/me", response_model=MeResponse)
-def me(session: SessionDep, principal: Authenticated):
-    branch = session.get(Branch, principal.branch_id)
-    username = principal.name
-    if principal.kind == "user":
-        username = session.get(User, principal.id).username
+def me(principal: Authenticated):
+    # Everything here was read with the account when the request was let in.
+    branch = BranchRef(id=principal.branch_id, name=principal.branch_name, kind=principal.branch_kind,
+                       path=principal.branch_path, code=principal.branch_code, depth=principal.branch_depth)
     return MeResponse(
-        user=MeUser(id=principal.id, kind=principal.kind, username=username, display_name=principal.name),
+        user=MeUser(id=principal.id, kind=principal.kind, username=principal.login, display_name=principal.name),
         role=principal.role,
         branch=branch,
         permissions=sorted(principal.permissions),

@@ -36,6 +36,11 @@ class Principal:
     permissions: frozenset[str] = field(default_factory=frozenset)
     jti: str = ""
     expires_at: datetime | None = None
+    # As read with the account on each request, so a page about the caller needs no further query.
+    login: str = ""
+    branch_name: str = ""
+    branch_kind: str = ""
+    branch_code: str | None = None
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
