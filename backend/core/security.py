@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -62,24 +63,29 @@ def create_access_token(*, subject: str, role: str, branch_id: int, now: datetim
 
 def decode_access_token(token: str, *, verify_exp: bool = True) -> dict[str, Any]:
     settings = get_settings()
+    claims = dict(_signed_claims(token, settings.secret_key, settings.jwt_audience, settings.jwt_issuer))
+    if verify_exp and claims["exp"] <= time.time():
+        raise Unauthorized("令牌无效或已过期")
+    return claims
+
+
+@lru_cache(maxsize=8192)
+def _signed_claims(token: str, secret: str, audience: str, issuer: str) -> dict[str, Any]:
+    """A token's claims once its signature, algorithm, audience and issuer are verified; expiry is checked on
+    every use by the caller. A client sends the same token many times: it is verified once (a refused token
+    raises, and exceptions are not cached)."""
     try:
         header = jwt.get_unverified_header(token)
         # Only the one algorithm we sign with: no "none", no RS/HS confusion.
         if header.get("alg") != JWT_ALGORITHM:
             raise Unauthorized("令牌无效")
         claims = jwt.decode(
-            token,
-            settings.secret_key,
-            algorithms=[JWT_ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            # python-jose turns a required claim into a verified one, so `exp` is required only when verified.
-            options={"verify_exp": verify_exp, "require_exp": verify_exp, "require_iat": True, "require_jti": True,
-                     "require_sub": True},
+            token, secret, algorithms=[JWT_ALGORITHM], audience=audience, issuer=issuer,
+            options={"verify_exp": False, "require_iat": True, "require_jti": True, "require_sub": True},
         )
     except JWTError as exc:
         raise Unauthorized("令牌无效或已过期") from exc
-    if "exp" not in claims:
+    if not isinstance(claims.get("exp"), int | float):
         raise Unauthorized("令牌无效")
     return claims
 
