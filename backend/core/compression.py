@@ -2,8 +2,8 @@
 
 Pure ASGI. Only JSON bodies (`application/json`, `application/problem+json`, any `+json`) of at least
 `minimum_size` bytes are compressed, and only when the client accepts gzip; small answers, files (photos, Excel
-sheets, the SPA's precompressed assets) and anything already encoded pass through untouched. A strong ETag becomes
-weak, since the bytes on the wire are no longer those it names.
+sheets, the SPA's precompressed assets) and anything already encoded pass through untouched. An API answer's ETag
+names the record's version (what `If-Match` compares), not the bytes, so it stays as it is.
 """
 
 import gzip
@@ -65,9 +65,6 @@ class JSONCompressionMiddleware:
                 headers = MutableHeaders(raw=start["headers"])
                 headers["Content-Encoding"] = "gzip"
                 headers.add_vary_header("Accept-Encoding")
-                etag = headers.get("etag")
-                if etag and not etag.startswith("W/"):
-                    headers["ETag"] = f"W/{etag}"
                 if not more:
                     compressed = gzip.compress(body, compresslevel=self.level, mtime=0)
                     headers["Content-Length"] = str(len(compressed))
