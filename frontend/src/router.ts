@@ -34,6 +34,7 @@ export const officeRoutes: RouteRecordRaw[] = [
   { path: 'users', component: () => import('./views/users/UsersView.vue'), meta: { title: '用户管理', perm: 'users:admin' } },
   { path: 'settings', component: () => import('./views/settings/SettingsView.vue'), meta: { title: '时限与日历', perm: 'settings:admin' } },
   { path: 'audit', component: () => import('./views/audit/AuditView.vue'), meta: { title: '审计日志', perm: 'audit:read' } },
+  { path: 'webhooks', component: () => import('./views/integrations/WebhooksView.vue'), meta: { title: '事件订阅', perm: 'webhooks:admin' } },
 ]
 
 const routes: RouteRecordRaw[] = [
