@@ -480,6 +480,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Events
+         * @description Events of the caller's subtree after a cursor, oldest first, for partners who poll instead of webhooks.
+         */
+        get: operations["events-list_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/follow-ups": {
         parameters: {
             query?: never;
@@ -1719,6 +1739,109 @@ export interface paths {
         patch: operations["volunteers-update_volunteer"];
         trace?: never;
     };
+    "/api/v1/webhooks/deliveries/{delivery_id}/actions/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay Delivery
+         * @description Send one delivery's event again (same webhook-id).
+         */
+        post: operations["webhooks-replay_delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Subscriptions */
+        get: operations["webhooks-list_subscriptions"];
+        put?: never;
+        /**
+         * Create Subscription
+         * @description Subscribe a URL to events of a subtree; the signing secret is in this answer only.
+         */
+        post: operations["webhooks-create_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Subscription */
+        get: operations["webhooks-get_subscription"];
+        put?: never;
+        post?: never;
+        /** Delete Subscription */
+        delete: operations["webhooks-delete_subscription"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Subscription
+         * @description Change URL, events or state; `rotate_secret` answers the new secret once and keeps the old one 24 h.
+         */
+        patch: operations["webhooks-update_subscription"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/subscriptions/{subscription_id}/actions/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay Subscription
+         * @description Send again every event of the subscription since a time.
+         */
+        post: operations["webhooks-replay_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/subscriptions/{subscription_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Deliveries
+         * @description The delivery log: event, attempts, last status code and duration, next try.
+         */
+        get: operations["webhooks-list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/women": {
         parameters: {
             query?: never;
@@ -2662,6 +2785,11 @@ export interface components {
             amount: number;
             unit: components["schemas"]["SlaUnit"];
         };
+        /**
+         * DeliveryStatus
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "delivered" | "failed";
         /** DiagnoseBody */
         DiagnoseBody: {
             /** Diagnosed On */
@@ -2704,31 +2832,15 @@ export interface components {
          * @enum {string}
          */
         EventKind: "create" | "assign" | "accept" | "refer" | "referral_answer" | "note" | "mediation" | "counselling" | "reply" | "resolve" | "callback" | "close" | "reopen" | "escalate" | "link" | "sla_escalate";
-        /** EventPublic */
-        EventPublic: {
+        /** EventList */
+        EventList: {
+            /** Items */
+            items: components["schemas"]["backend__integrations__schemas__EventPublic"][];
             /**
-             * At
-             * Format: date-time
+             * Next After
+             * @description 下次轮询的 after 游标
              */
-            at: string;
-            /** Author Id */
-            author_id: number | null;
-            /** Author Name */
-            author_name: string;
-            /** Data */
-            data: {
-                [key: string]: unknown;
-            } | null;
-            /** From Status */
-            from_status: string | null;
-            /** Id */
-            id: number;
-            kind: components["schemas"]["EventKind"];
-            referral_to: components["schemas"]["ReferralTarget"] | null;
-            /** Text */
-            text: string;
-            /** To Status */
-            to_status: string | null;
+            next_after: number;
         };
         /** FollowUpDetail */
         FollowUpDetail: {
@@ -3778,6 +3890,20 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /** ReplayRequest */
+        ReplayRequest: {
+            /**
+             * Since
+             * Format: date-time
+             * @description 重发这个时间以后的全部事件
+             */
+            since: string;
+        };
+        /** ReplayResult */
+        ReplayResult: {
+            /** Queued */
+            queued: number;
+        };
         /** ReplyBody */
         ReplyBody: {
             /** Content */
@@ -4287,7 +4413,7 @@ export interface components {
             /** Escalation Level */
             escalation_level: number;
             /** Events */
-            events: components["schemas"]["EventPublic"][];
+            events: components["schemas"]["backend__tickets__schemas__EventPublic"][];
             /** First Responded At */
             first_responded_at: string | null;
             /** First Responder Id */
@@ -4823,6 +4949,156 @@ export interface components {
             skills?: string[] | null;
             status?: components["schemas"]["VolunteerStatus"] | null;
         };
+        /** WebhookDeliveryList */
+        WebhookDeliveryList: {
+            /** Items */
+            items: components["schemas"]["WebhookDeliveryPublic"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
+            total: number;
+            /**
+             * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
+             * @default true
+             */
+            total_exact: boolean;
+        };
+        /** WebhookDeliveryPublic */
+        WebhookDeliveryPublic: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered At */
+            delivered_at: string | null;
+            /** Event Id */
+            event_id: number;
+            /** Event Type */
+            event_type: string;
+            /** Id */
+            id: number;
+            /** Last Duration Ms */
+            last_duration_ms: number | null;
+            /** Last Error */
+            last_error: string | null;
+            /** Last Status Code */
+            last_status_code: number | null;
+            /** Next Attempt At */
+            next_attempt_at: string | null;
+            status: components["schemas"]["DeliveryStatus"];
+            /** Subscription Id */
+            subscription_id: number;
+        };
+        /** WebhookSubscriptionCreate */
+        WebhookSubscriptionCreate: {
+            /**
+             * Branch Id
+             * @description 只接收这个组织及其下级的事件;不填为本人所在组织
+             */
+            branch_id?: number | null;
+            /** Description */
+            description?: string | null;
+            /**
+             * Events
+             * @description 订阅的事件类型,见 /meta/dictionaries 的 event_type
+             */
+            events: string[];
+            /**
+             * Url
+             * Format: uri
+             */
+            url: string;
+        };
+        /** WebhookSubscriptionList */
+        WebhookSubscriptionList: {
+            /** Items */
+            items: components["schemas"]["WebhookSubscriptionPublic"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
+            total: number;
+            /**
+             * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
+             * @default true
+             */
+            total_exact: boolean;
+        };
+        /** WebhookSubscriptionPublic */
+        WebhookSubscriptionPublic: {
+            /** Branch Id */
+            branch_id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string | null;
+            /** Events */
+            events: string[];
+            /**
+             * Failed
+             * @description 已放弃的投递
+             * @default 0
+             */
+            failed: number;
+            /** Id */
+            id: number;
+            /** Is Active */
+            is_active: boolean;
+            /**
+             * Pending
+             * @description 待投递
+             * @default 0
+             */
+            pending: number;
+            /** Previous Secret Expires At */
+            previous_secret_expires_at: string | null;
+            /**
+             * Secret
+             * @description 签名密钥,只在创建和换密钥时返回一次
+             */
+            secret?: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Url */
+            url: string;
+        };
+        /** WebhookSubscriptionUpdate */
+        WebhookSubscriptionUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Events */
+            events?: string[] | null;
+            /** Is Active */
+            is_active?: boolean | null;
+            /**
+             * Rotate Secret
+             * @description 换新密钥;旧密钥继续签名 24 小时
+             * @default false
+             */
+            rotate_secret: boolean;
+            /** Url */
+            url?: string | null;
+        };
         /** WomanCreate */
         WomanCreate: {
             /**
@@ -5020,6 +5296,30 @@ export interface components {
              */
             date_to: string;
         };
+        /** EventPublic */
+        backend__integrations__schemas__EventPublic: {
+            /** Branch Id */
+            branch_id: number;
+            /**
+             * Data
+             * @description 只含编号和脱敏值;详情请用自己的权限调接口读取
+             */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * @description 事件编号,也是轮询游标:下次用 after=<最后一个 id>
+             */
+            id: number;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /** Type */
+            type: string;
+        };
         /** Period */
         backend__reports__schemas__Period: {
             /**
@@ -5032,6 +5332,32 @@ export interface components {
              * Format: date
              */
             until: string;
+        };
+        /** EventPublic */
+        backend__tickets__schemas__EventPublic: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Author Id */
+            author_id: number | null;
+            /** Author Name */
+            author_name: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            } | null;
+            /** From Status */
+            from_status: string | null;
+            /** Id */
+            id: number;
+            kind: components["schemas"]["EventKind"];
+            referral_to: components["schemas"]["ReferralTarget"] | null;
+            /** Text */
+            text: string;
+            /** To Status */
+            to_status: string | null;
         };
         /** Period */
         backend__volunteers__schemas__Period: {
@@ -6333,6 +6659,41 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["BranchList"];
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "events-list_events": {
+        parameters: {
+            query?: {
+                /** @description 上次拿到的最后一个事件 id;从头开始填 0 */
+                after?: number;
+                /** @description 逗号分隔的事件类型 */
+                types?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
                 };
             };
             /** @description Validation Error */
@@ -9669,6 +10030,285 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VolunteerPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "webhooks-replay_delivery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "webhooks-list_subscriptions": {
+        parameters: {
+            query?: {
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 跳过条数 */
+                offset?: number;
+                /** @description 排序字段,逗号分隔,前加 - 为倒序 */
+                sort?: string | null;
+                /** @description 关键字搜索 */
+                q?: string | null;
+                /** @description xlsx 导出全部筛选结果 */
+                format?: "json" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page as JSON, or with `format=xlsx` every filtered row as an Excel file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSubscriptionList"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "webhooks-create_subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookSubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSubscriptionPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "webhooks-get_subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSubscriptionPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "webhooks-delete_subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "webhooks-update_subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookSubscriptionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSubscriptionPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "webhooks-replay_subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "webhooks-list_deliveries": {
+        parameters: {
+            query?: {
+                status?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 跳过条数 */
+                offset?: number;
+                /** @description 排序字段,逗号分隔,前加 - 为倒序 */
+                sort?: string | null;
+                /** @description 关键字搜索 */
+                q?: string | null;
+                /** @description xlsx 导出全部筛选结果 */
+                format?: "json" | "xlsx";
+            };
+            header?: never;
+            path: {
+                subscription_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page as JSON, or with `format=xlsx` every filtered row as an Excel file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             /** @description Validation Error */
