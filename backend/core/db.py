@@ -42,6 +42,21 @@ class UTCDateTime(sa.types.TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect, coltype):
+        # A list page reads hundreds of these: one fused function per value instead of three layered ones.
+        if dialect.name == "sqlite":
+            parse = datetime.fromisoformat
+
+            def from_sqlite(value):
+                if value is None:
+                    return None
+                if isinstance(value, str):
+                    return parse(value).replace(tzinfo=UTC)
+                return self.process_result_value(value, dialect)
+
+            return from_sqlite
+        return super().result_processor(dialect, coltype)
+
 
 def _sqlite_pragmas(dbapi_conn, _record):
     # Let SQLAlchemy, not pysqlite, decide when transactions begin (savepoints need it).
@@ -85,7 +100,10 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 0)
     # Units of work never wait for one another while holding a connection, so a short wait means overload.
     kwargs.setdefault("pool_timeout", 10)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping before every checkout (a round trip per request): a connection found dead (a database restart)
+    # invalidates the pool, and that one request answers 503 so the client sends it again.
+    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_recycle", 3600)
     return sa.create_engine(url, **kwargs)
 
 

@@ -89,9 +89,12 @@ class Overloaded(AppError):
 
 
 def is_busy_database(exc: BaseException) -> bool:
-    """The database could not take the work in time (no free connection, SQLite's lock held too long)."""
+    """The database could not take the work now (no free connection, SQLite's lock held too long, a lost
+    connection): the client may send the same request again (with its Idempotency-Key)."""
     if isinstance(exc, sa_exc.TimeoutError):
         return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True  # the database went away (a restart): the pool is renewed, the request may be sent again
     if isinstance(exc, sa_exc.OperationalError):
         text = str(exc.orig).lower()
         return "database is locked" in text or "database is busy" in text or "too many clients" in text
