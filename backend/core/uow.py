@@ -182,9 +182,16 @@ def in_one_hop(handler: Callable[..., Any]) -> Callable[..., Any]:
 
 class UnitOfWorkRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
-        if not inspect.iscoroutinefunction(endpoint) and not inspect.isgeneratorfunction(endpoint):
-            endpoint = in_one_hop(endpoint)
-        super().__init__(path, endpoint, **kwargs)
+        plain = not inspect.iscoroutinefunction(endpoint) and not inspect.isgeneratorfunction(endpoint)
+        super().__init__(path, in_one_hop(endpoint) if plain else endpoint, **kwargs)
+        if not plain and _uses_session(self.dependant):
+            raise TypeError(f"{path}: a route with a session must be a plain def (it runs as one unit of work)")
+
+
+def _uses_session(dependant: Any) -> bool:
+    from backend.core.deps import get_session
+
+    return any(dep.call is get_session or _uses_session(dep) for dep in dependant.dependencies)
 
 
 class Router(APIRouter):

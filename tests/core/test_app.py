@@ -7,7 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
+from backend.core.deps import get_principal, get_session
 from backend.core.routes import api_routes
+from backend.core.uow import UnitOfWorkRoute
 from backend.main import create_app
 from backend.openapi import openapi_document, render
 
@@ -40,6 +42,28 @@ def test_every_route_requires_a_permission(db):
     assert {"/api/v1/branches", "/api/v1/users/{user_id}", "/api/v1/auth/me"} <= seen
     assert unguarded == []
     assert wrongly_public == []
+
+
+def _calls(dependant) -> set:
+    found = set()
+    for dep in dependant.dependencies:
+        found.add(dep.call)
+        found |= _calls(dep)
+    return found
+
+
+def test_every_route_with_database_work_runs_as_one_unit_of_work(db):
+    """A route outside the unit-of-work route class would never commit, or would hop threads holding a
+    connection: every API route that touches the database or the caller's account must be one."""
+    app = create_app(db)
+    outside = []
+    for info in api_routes(app):
+        if info.path == "/{full_path:path}":
+            continue
+        calls = _calls(info.route.dependant)
+        if (get_session in calls or get_principal in calls) and not isinstance(info.route, UnitOfWorkRoute):
+            outside.append(f"{sorted(info.methods)} {info.path}")
+    assert outside == []
 
 
 def test_models_and_migrations_agree(engine):
