@@ -70,8 +70,12 @@ def record_event(session: Session, type: str, branch_id: int, data: dict[str, An
         session.execute(sa.insert(WebhookDelivery), [
             {"subscription_id": sub_id, "event_id": event.id, "status": DeliveryStatus.pending,
              "attempts": 0, "next_attempt_at": now, "created_at": now} for sub_id in targets])
+        # One delivery run per subscription and transaction is enough: it delivers everything due.
+        deferred = session.info.setdefault("webhook_runs_deferred", set())
         for sub_id in targets:
-            defer_delivery(session, sub_id)
+            if sub_id not in deferred:
+                defer_delivery(session, sub_id)
+                deferred.add(sub_id)
     return event
 
 
@@ -225,3 +229,13 @@ def replay_since(session: Session, principal: Principal, sub_id: int, since: dat
 def _require_active(sub: WebhookSubscription) -> None:
     if not sub.is_active:
         raise Forbidden("订阅已停用,请先启用")
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_deferred_runs(session, transaction) -> None:
+    # A savepoint rolled back may have taken its deferral with it: defer again rather than trust the note.
+    session.info.pop("webhook_runs_deferred", None)
+
+
+# The delivery task is registered wherever events can be written (it imports the names above).
+from backend.integrations import tasks as _tasks  # noqa: E402, F401, I001
