@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 FE := frontend
 FE_DEPS := $(FE)/node_modules/.package-lock.json
 
-.PHONY: install run test lint openapi bench clean spa test-frontend
+.PHONY: install run test lint openapi bench clean spa test-frontend test-contract
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== again on PostgreSQL =="; TEST_DB=postgres $(BIN)/pytest; fi
+	$(MAKE) test-contract
 	$(MAKE) test-frontend
+
+## The contract: openapi-python-client generates every schema and response; a short schemathesis run over every operation
+test-contract: install
+	$(BIN)/python -m tests.contract.check
 
 lint: install
 	$(BIN)/ruff check .

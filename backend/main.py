@@ -30,6 +30,7 @@ from backend.integrations.routes import router as webhooks_router
 from backend.jobs.routes import router as jobs_router
 from backend.members.routes import router as members_router
 from backend.meta.routes import router as meta_router
+from backend.openapi import install_contract
 from backend.reports.routes import router as reports_router
 from backend.screenings.routes import router as screenings_router
 from backend.tickets.routes import router as tickets_router
@@ -80,9 +81,9 @@ def create_app(db: Database | None = None, *, run_periodic: bool = False) -> Fas
             await runner.stop()
 
     app = FastAPI(
-        title="HalfSky 半边天",
+        title="HalfSky",
         version="0.1.0",
-        description="妇联工作系统 API:组织、会员、活动、12338 维权热线、两癌筛查、巾帼志愿服务。",
+        description="半边天 · 妇联工作系统 API:组织、会员、活动、12338 维权热线、两癌筛查、巾帼志愿服务。",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/docs",
         redoc_url=None,
@@ -104,5 +105,6 @@ def create_app(db: Database | None = None, *, run_periodic: bool = False) -> Fas
         )
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    install_contract(app)
     mount_spa(app, SPA_DIR)
     return app

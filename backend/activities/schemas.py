@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -6,6 +6,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from backend.activities.models import ActivityStatus, ActivityType
 from backend.branches.models import BranchKind
 from backend.core.paging import Page
+from backend.core.schemas import DateRange
 
 PHONE_PATTERN = r"^[0-9+\- ]{5,20}$"
 MAX_COUNT = 100_000
@@ -172,11 +173,6 @@ class InactiveBranchList(Page[InactiveBranch]):
     pass
 
 
-class Period(BaseModel):
-    date_from: date
-    date_to: date
-
-
 class TypeCount(BaseModel):
     type: ActivityType
     activities: int
@@ -192,7 +188,7 @@ class MonthCount(BaseModel):
 class ActivityStats(BaseModel):
     branch_id: int
     branch_name: str
-    period: Period
+    period: DateRange
     activities: int = Field(description="期内已开展或已核验的活动数")
     planned: int
     held: int

@@ -16,7 +16,6 @@ from backend.activities.schemas import (
     HoldAction,
     InactiveBranch,
     MonthCount,
-    Period,
     PhotoPublic,
     SignInCreate,
     SignInName,
@@ -30,6 +29,7 @@ from backend.branches.schemas import TERM_WARNING_DAYS
 from backend.core.db import UTCDateTime, utcnow
 from backend.core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from backend.core.paging import CHINA_TZ, today_in_china
+from backend.core.schemas import DateRange
 from backend.core.scope import Principal, get_scoped, scoped
 from backend.core.security import mask_phone
 from backend.integrations.service import record_event
@@ -376,7 +376,7 @@ def stats(session: Session, principal: Principal, root: Branch, date_from: date,
     today = today_in_china()
     branches = scoped(select(Branch.id), principal).where(getattr(Branch, f"a{root.depth}") == root.id)
     return ActivityStats(
-        branch_id=root.id, branch_name=root.name, period=Period(date_from=date_from, date_to=date_to),
+        branch_id=root.id, branch_name=root.name, period=DateRange(date_from=date_from, date_to=date_to),
         activities=sum(r[1] for r in type_rows),
         planned=by_status.get("planned", 0), held=by_status.get("held", 0), verified=by_status.get("verified", 0),
         participants=int(sum(r[2] for r in type_rows)), households=int(sum(r[3] for r in type_rows)),

@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backend.auth.roles import HUMAN_ROLES, Role
 from backend.core.paging import Page
+from backend.core.schemas import RequestModel
 
 
 class TokenResponse(BaseModel):
@@ -14,11 +15,11 @@ class TokenResponse(BaseModel):
     refresh_token: str | None = None
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(RequestModel):
     refresh_token: str = Field(min_length=10, max_length=200)
 
 
-class LogoutRequest(BaseModel):
+class LogoutRequest(RequestModel):
     refresh_token: str | None = Field(default=None, max_length=200)
 
 
@@ -55,7 +56,7 @@ def _check_password(value: str) -> str:
     return value
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestModel):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     display_name: str = Field(min_length=1, max_length=50)
     phone: str | None = Field(default=None, max_length=20)
@@ -73,7 +74,7 @@ class UserCreate(BaseModel):
         return value
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(RequestModel):
     display_name: str | None = Field(default=None, min_length=1, max_length=50)
     phone: str | None = Field(default=None, max_length=20)
     role: Role | None = None
@@ -87,7 +88,7 @@ class UserUpdate(BaseModel):
         return value
 
 
-class PasswordReset(BaseModel):
+class PasswordReset(RequestModel):
     password: str = Field(max_length=128)
 
     _password = field_validator("password")(_check_password)

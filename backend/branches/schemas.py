@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from backend.branches.models import BranchKind
 from backend.core.paging import Page, today_in_china
+from backend.core.schemas import RequestModel
 
 TERM_WARNING_DAYS = 90
 
@@ -27,7 +28,7 @@ def term_status(due: date | None, today: date | None = None) -> TermStatus:
     return TermStatus.ok
 
 
-class WomensHome(BaseModel):
+class WomensHome(RequestModel):
     """妇女之家 and its 六有 checklist."""
 
     venue: str | None = Field(default=None, max_length=200)
@@ -40,6 +41,10 @@ class WomensHome(BaseModel):
     opening_hours: str | None = Field(default=None, max_length=100)
     last_inspected_on: date | None = None
 
+
+class WomensHomePublic(WomensHome):
+    model_config = ConfigDict(extra="ignore")
+
     @computed_field
     @property
     def six_have_count(self) -> int:
@@ -47,7 +52,7 @@ class WomensHome(BaseModel):
                     self.has_activities))
 
 
-class BranchFields(BaseModel):
+class BranchFields(RequestModel):
     chair_name: str | None = Field(default=None, max_length=50)
     chair_phone: str | None = Field(default=None, max_length=20, pattern=r"^[0-9+\- ]{5,20}$")
     term_started_on: date | None = None
@@ -74,7 +79,7 @@ class BranchUpdate(BranchFields):
     code: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z-]+$")
 
 
-class BranchMove(BaseModel):
+class BranchMove(RequestModel):
     parent_id: int
 
 
@@ -92,7 +97,7 @@ class BranchPublic(BaseModel):
     chair_phone: str | None
     term_started_on: date | None
     term_due_on: date | None
-    womens_home: WomensHome | None
+    womens_home: WomensHomePublic | None
     created_at: datetime
     updated_at: datetime
 

@@ -4,6 +4,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from backend.core.paging import Page
+from backend.core.schemas import RequestModel
 from backend.integrations.models import DeliveryStatus
 
 
@@ -22,14 +23,14 @@ class EventList(BaseModel):
     next_after: int = Field(description="下次轮询的 after 游标")
 
 
-class WebhookSubscriptionCreate(BaseModel):
+class WebhookSubscriptionCreate(RequestModel):
     url: HttpUrl
     events: list[str] = Field(min_length=1, description="订阅的事件类型,见 /meta/dictionaries 的 event_type")
     branch_id: int | None = Field(default=None, description="只接收这个组织及其下级的事件;不填为本人所在组织")
     description: str | None = Field(default=None, max_length=200)
 
 
-class WebhookSubscriptionUpdate(BaseModel):
+class WebhookSubscriptionUpdate(RequestModel):
     url: HttpUrl | None = None
     events: list[str] | None = Field(default=None, min_length=1)
     description: str | None = Field(default=None, max_length=200)
@@ -77,7 +78,7 @@ class WebhookDeliveryList(Page[WebhookDeliveryPublic]):
     pass
 
 
-class ReplayRequest(BaseModel):
+class ReplayRequest(RequestModel):
     since: datetime = Field(description="重发这个时间以后的全部事件")
 
 

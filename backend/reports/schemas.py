@@ -14,7 +14,7 @@ class ReportBranch(BaseModel):
     kind: str
 
 
-class Period(BaseModel):
+class ReportPeriod(BaseModel):
     since: date
     until: date
 
@@ -32,7 +32,7 @@ class ReportOverview(BaseModel):
     Screening figures are for the calendar year in which the period ends (its plans are yearly)."""
 
     branch: ReportBranch
-    period: Period
+    period: ReportPeriod
     branches: BranchFigures
     tickets: TicketStats | None = None
     screening: ScreeningStats | None = None

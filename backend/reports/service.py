@@ -10,7 +10,7 @@ from backend.branches.models import Branch
 from backend.branches.schemas import TERM_WARNING_DAYS
 from backend.core.paging import today_in_china
 from backend.core.scope import Principal, scoped, subtree_filter
-from backend.reports.schemas import BranchFigures, Period, ReportBranch, ReportOverview
+from backend.reports.schemas import BranchFigures, ReportBranch, ReportOverview, ReportPeriod
 from backend.screenings import service as screenings_service
 from backend.tickets import service as tickets_service
 from backend.volunteers import service as volunteers_service
@@ -18,11 +18,11 @@ from backend.volunteers import service as volunteers_service
 VILLAGE_KINDS = ("village", "community")
 
 
-def default_period(since: date | None, until: date | None) -> Period:
+def default_period(since: date | None, until: date | None) -> ReportPeriod:
     today = today_in_china()
     until = until or today
     since = since or until.replace(month=1, day=1)
-    return Period(since=since, until=until)
+    return ReportPeriod(since=since, until=until)
 
 
 def branch_figures(session: Session, principal: Principal, root: Branch) -> BranchFigures:
@@ -41,7 +41,7 @@ def branch_figures(session: Session, principal: Principal, root: Branch) -> Bran
                          terms_due_soon=row[4])
 
 
-def overview(session: Session, principal: Principal, root: Branch, period: Period) -> ReportOverview:
+def overview(session: Session, principal: Principal, root: Branch, period: ReportPeriod) -> ReportOverview:
     return ReportOverview(
         branch=ReportBranch(id=root.id, name=root.name, kind=root.kind),
         period=period,

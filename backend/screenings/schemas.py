@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from backend.core.paging import Page, today_in_china
+from backend.core.schemas import RequestModel
 from backend.screenings.idcard import IdNumberError, age_on, parse_id_number
 from backend.screenings.models import (
     AidStatus,
@@ -32,7 +33,7 @@ def _valid_id_number(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-class IdNumberMixin(BaseModel):
+class IdNumberMixin(RequestModel):
     id_number: str = Field(max_length=30, description="18 位居民身份证号,末位 X 大小写均可")
 
     @field_validator("id_number")
@@ -50,7 +51,7 @@ class WomanCreate(IdNumberMixin):
     hardship_status: HardshipStatus = HardshipStatus.none
 
 
-class WomanUpdate(BaseModel):
+class WomanUpdate(RequestModel):
     name: Name | None = None
     phone: Phone | None = None
     branch_id: int | None = None
@@ -94,7 +95,7 @@ def woman_public(w: Any) -> WomanPublic:
 
 # ---- plans
 
-class PlanCreate(BaseModel):
+class PlanCreate(RequestModel):
     year: int = Field(ge=2000, le=2100)
     branch_id: int | None = Field(default=None, description="默认为当前用户所在组织")
     name: str | None = Field(default=None, max_length=100)
@@ -102,7 +103,7 @@ class PlanCreate(BaseModel):
     budget: Decimal | None = Field(default=None, ge=0, le=Decimal("999999999999"), decimal_places=2)
 
 
-class PlanUpdate(BaseModel):
+class PlanUpdate(RequestModel):
     name: str | None = Field(default=None, max_length=100)
     target_count: int | None = Field(default=None, ge=0, le=10_000_000)
     budget: Decimal | None = Field(default=None, ge=0, le=Decimal("999999999999"), decimal_places=2)
@@ -127,7 +128,7 @@ class PlanList(Page[PlanPublic]):
 
 # ---- records
 
-class RecordFields(BaseModel):
+class RecordFields(RequestModel):
     kind: ScreeningKind
     screened_on: date
     institution: str | None = Field(default=None, max_length=100)
@@ -144,7 +145,7 @@ class RecordCreate(RecordFields):
     external_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class RecordUpdate(BaseModel):
+class RecordUpdate(RequestModel):
     kind: ScreeningKind | None = None
     screened_on: date | None = None
     institution: str | None = Field(default=None, max_length=100)
@@ -192,7 +193,7 @@ class BatchRow(RecordFields, IdNumberMixin):
     branch_id: int | None = Field(default=None, description="新登记妇女所在村(社区);已登记的妇女可不填")
 
 
-class BatchIn(BaseModel):
+class BatchIn(RequestModel):
     rows: list[dict[str, Any]] = Field(
         min_length=1, max_length=1000,
         description="最多 1000 行;每行字段见 BatchRow:external_id, id_number, name, phone, branch_id, kind, "
@@ -270,41 +271,41 @@ class FollowUpList(Page[FollowUpPublic]):
     pass
 
 
-class NotifyBody(BaseModel):
+class NotifyBody(RequestModel):
     method: NoticeMethod = NoticeMethod.in_person
     notified_at: AwareDatetime | None = Field(default=None, description="默认为现在")
     notified_by: str | None = Field(default=None, max_length=100, description="告知人,默认为当前用户")
     note: Note | None = None
 
 
-class RecheckBody(BaseModel):
+class RecheckBody(RequestModel):
     rechecked_on: date | None = Field(default=None, description="默认为今天")
     institution: str | None = Field(default=None, max_length=100)
     result: str | None = Field(default=None, max_length=500)
     note: Note | None = None
 
 
-class DiagnoseBody(BaseModel):
+class DiagnoseBody(RequestModel):
     diagnosis: Diagnosis
     diagnosed_on: date | None = None
     note: Note | None = None
 
 
-class TreatBody(BaseModel):
+class TreatBody(RequestModel):
     treated_on: date | None = None
     treatment: str | None = Field(default=None, max_length=500)
     note: Note | None = None
 
 
-class CloseBody(BaseModel):
+class CloseBody(RequestModel):
     note: Note | None = None
 
 
-class LoseBody(BaseModel):
+class LoseBody(RequestModel):
     reason: str = Field(min_length=2, max_length=500, description="失访原因")
 
 
-class VisitBody(BaseModel):
+class VisitBody(RequestModel):
     """A village rep's visit, from a phone: little to type."""
 
     note: Note | None = None
@@ -314,28 +315,28 @@ class VisitBody(BaseModel):
 
 # ---- aid
 
-class AidCreate(BaseModel):
+class AidCreate(RequestModel):
     follow_up_id: int
     amount: Decimal = Field(gt=0, le=Decimal("1000000"), decimal_places=2)
     documents: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=20)
     note: Note | None = None
 
 
-class AidVerifyBody(BaseModel):
+class AidVerifyBody(RequestModel):
     hardship_status: HardshipStatus = Field(description="民政核实的困难类型:dibao 低保,tekun 特困,none 都不是")
     note: str | None = Field(default=None, max_length=500)
 
 
-class AidApproveBody(BaseModel):
+class AidApproveBody(RequestModel):
     note: str | None = Field(default=None, max_length=500)
 
 
-class AidPayBody(BaseModel):
+class AidPayBody(RequestModel):
     payment_reference: str | None = Field(default=None, max_length=100)
     paid_at: AwareDatetime | None = None
 
 
-class AidRejectBody(BaseModel):
+class AidRejectBody(RequestModel):
     reason: str = Field(min_length=2, max_length=500)
 
 

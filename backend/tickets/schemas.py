@@ -4,6 +4,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.core.paging import Page
+from backend.core.schemas import RequestModel
 from backend.tickets.models import (
     Category,
     Channel,
@@ -34,7 +35,7 @@ class TicketCreate(BaseModel):
     sealed: bool = Field(default=False, description="保密件:仅承办人和县级管理员可见")
 
 
-class EventPublic(BaseModel):
+class TicketEventPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -96,7 +97,7 @@ class TicketPublic(BaseModel):
 
 
 class TicketDetail(TicketPublic):
-    events: list[EventPublic]
+    events: list[TicketEventPublic]
     possible_duplicates: list[DuplicatePublic] = Field(description="30 天内同一来电号码的其他工单,可用 link 关联")
     allowed_actions: list[str]
 
@@ -174,12 +175,12 @@ class LinkBody(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-class DeadlineIn(BaseModel):
+class DeadlineIn(RequestModel):
     amount: int = Field(ge=1, le=1000)
     unit: SlaUnit
 
 
-class SlaRulePublic(BaseModel):
+class SlaRulePublic(RequestModel):
     urgency: Urgency
     first_response: DeadlineIn
     resolution: DeadlineIn

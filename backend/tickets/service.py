@@ -241,7 +241,7 @@ def detail(session: Session, principal: Principal, t: Ticket, now: datetime | No
                           .order_by(TicketEvent.at, TicketEvent.id)).all()
     return s.TicketDetail(
         **to_public(t, now).model_dump(),
-        events=[s.EventPublic.model_validate(e) for e in events],
+        events=[s.TicketEventPublic.model_validate(e) for e in events],
         possible_duplicates=possible_duplicates(session, principal, t),
         allowed_actions=allowed_actions(t, now),
     )

@@ -4,6 +4,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.core.paging import Page
+from backend.core.schemas import DateRange
 from backend.volunteers.models import ServiceRecordStatus, TargetGroup, TeamType, VolunteerStatus
 
 PHONE_PATTERN = r"^[0-9+\- ]{5,20}$"
@@ -139,11 +140,6 @@ class ServiceRecordList(Page[ServiceRecordPublic]):
     pass
 
 
-class Period(BaseModel):
-    date_from: dt.date
-    date_to: dt.date
-
-
 class TeamHours(BaseModel):
     team_id: int
     team_name: str
@@ -167,7 +163,7 @@ class BranchHours(BaseModel):
 class VolunteerStats(BaseModel):
     branch_id: int
     branch_name: str
-    period: Period
+    period: DateRange
     teams: int
     volunteers: int = Field(description="在岗志愿者人数")
     approved_hours: Decimal = Field(description="期内已审核通过的服务时长(只有通过的才计入)")

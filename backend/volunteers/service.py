@@ -11,6 +11,7 @@ from backend.branches.models import Branch
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from backend.core.paging import today_in_china
+from backend.core.schemas import DateRange
 from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
 from backend.core.security import mask_phone
 from backend.volunteers.models import (
@@ -23,7 +24,6 @@ from backend.volunteers.models import (
 from backend.volunteers.schemas import (
     ApproveAction,
     BranchHours,
-    Period,
     RejectAction,
     ServiceRecordCreate,
     ServiceRecordPublic,
@@ -358,7 +358,7 @@ def stats(session: Session, principal: Principal, root: Branch, date_from: date,
             key=lambda b: (-b.hours, b.branch_id))
     count = lambda stmt: session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()  # noqa: E731
     return VolunteerStats(
-        branch_id=root.id, branch_name=root.name, period=Period(date_from=date_from, date_to=date_to),
+        branch_id=root.id, branch_name=root.name, period=DateRange(date_from=date_from, date_to=date_to),
         teams=count(teams), volunteers=count(volunteers),
         approved_hours=_hours(totals.get(APPROVED, (0, 0))[1]), approved_records=totals.get(APPROVED, (0, 0))[0],
         pending_hours=_hours(totals.get("pending", (0, 0))[1]), pending_records=totals.get("pending", (0, 0))[0],
