@@ -5,14 +5,26 @@ STAMP := $(VENV)/.installed
 FE := frontend
 FE_DEPS := $(FE)/node_modules/.package-lock.json
 
-.PHONY: install run test lint openapi bench clean spa test-frontend test-contract
+.PHONY: install upgrade run test lint openapi bench clean spa test-frontend test-contract
 
-$(STAMP): pyproject.toml
+# uv installs exactly what uv.lock pins (pyproject.toml stays the source); pip only fetches uv itself.
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+
+$(STAMP): pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	test -x $(UV) && $(UV) --version | grep -q ' $(UV_VERSION)' \
+	  || $(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+	VIRTUAL_ENV=$(abspath $(VENV)) $(UV) sync --locked --extra dev --inexact --quiet
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## make upgrade: refresh uv.lock to the newest versions pyproject.toml allows, then install them
+upgrade:
+	test -x $(UV) || $(MAKE) install
+	$(UV) lock --upgrade
+	$(MAKE) install
 
 ## make run: install, build the SPA, migrate var/halfsky.db, load the demo county into an empty database, serve on :8000
 run: install spa
