@@ -23,13 +23,14 @@ from backend.core.deps import Authenticated, Public, SessionDep, UsersAdmin
 from backend.core.errors import AppError, BadRequest
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
 from backend.core.scope import get_scoped, scoped, within
-from backend.core.uow import Router
+from backend.core.uow import Router, reads_first
 
 router = Router(prefix="/auth", tags=["auth"])
 users_router = Router(prefix="/users", tags=["users"])
 
 
 @router.post("/token", response_model=TokenResponse, dependencies=[Public])
+@reads_first
 def token(
     session: SessionDep,
     grant_type: Annotated[Literal["password", "client_credentials"], Form()],

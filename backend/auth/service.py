@@ -11,7 +11,7 @@ from backend.auth.schemas import TokenResponse, UserCreate, UserUpdate
 from backend.branches.models import Branch
 from backend.core import audit
 from backend.core.config import get_settings
-from backend.core.db import utcnow
+from backend.core.db import begin_write, utcnow
 from backend.core.errors import Conflict, Forbidden, InvalidCredentials, Unauthorized, ValidationFailed
 from backend.core.scope import Principal, get_scoped
 from backend.core.security import (
@@ -46,20 +46,27 @@ def _tokens_for_user(session: Session, user: User, family_id: str | None = None)
 def login_with_password(session: Session, username: str, password: str) -> TokenResponse:
     """Password grant. Any failure answers the same, whether the username exists or not.
 
+    The route's unit starts as a read: the hash is checked holding no lock, then `begin_write` takes the write
+    lock and the account is read again (locked on PostgreSQL), so concurrent attempts count every failure.
     Failures are flushed before raising: the caller must commit them, or the lockout never counts.
     """
     settings = get_settings()
-    now = utcnow()
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
         verify_password(password, dummy_hash())
+        begin_write(session)
         audit.record(session, "login_failed", actor=f"username:{username[:40]}", after={"reason": "unknown"})
         raise InvalidCredentials()
+    correct = (user.locked_until is None or user.locked_until <= utcnow()) and verify_password(
+        password, user.password_hash)
+    begin_write(session)
+    session.refresh(user, with_for_update=True)
+    now = utcnow()
     if user.locked_until and user.locked_until > now:
         audit.record(session, "login_failed", actor=f"user:{user.id}", actor_name=user.display_name,
                      entity="user", entity_id=user.id, placed_in=user, after={"reason": "locked"})
         raise InvalidCredentials()
-    if not verify_password(password, user.password_hash) or not user.is_active:
+    if not correct or not user.is_active:
         user.failed_logins += 1
         reason = "inactive" if user.is_active is False else "password"
         if user.failed_logins >= settings.login_max_failures:
@@ -82,7 +89,9 @@ def login_with_client_credentials(session: Session, client_id: str, client_secre
     if client is None:
         verify_password(client_secret, dummy_hash())
         raise InvalidCredentials("客户端标识或密钥错误")
-    if not verify_password(client_secret, client.secret_hash) or not client.is_active:
+    correct = verify_password(client_secret, client.secret_hash)
+    begin_write(session)
+    if not correct or not client.is_active:
         audit.record(session, "login_failed", actor=f"client:{client.id}", actor_name=client.name,
                      entity="api_client", entity_id=client.id, placed_in=client)
         raise InvalidCredentials("客户端标识或密钥错误")
@@ -107,7 +116,9 @@ def refresh(session: Session, refresh_token: str) -> TokenResponse:
     Like login failures, a detected reuse is flushed before raising and must be committed by the caller.
     """
     now = utcnow()
-    stored = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))).first()
+    # Locked on PostgreSQL: of two refreshes with the same token at once, the second sees the first's rotation.
+    stored = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))
+                          .with_for_update()).first()
     if stored is None or stored.revoked_at is not None:
         raise Unauthorized("刷新令牌无效,请重新登录")
     if stored.rotated_at is not None:

@@ -138,17 +138,16 @@ class Database:
         return gate
 
     @contextmanager
-    def unit(self, session: Session, *, write: bool = False) -> Iterator[Session]:
-        """Run `session` as one unit of work: commit when the block ends, roll back if it raises, then close."""
-        locked = write and self._serialise_writes
-        if locked:
-            self._writer.acquire()
+    def unit(self, session: Session, *, write: bool = False, guard: bool = False) -> Iterator[Session]:
+        """Run `session` as one unit of work: commit when the block ends, roll back if it raises, then close.
+
+        `guard`: a read unit refuses to write (see `begin_write`), so a request that writes is always declared."""
+        session.info["database"] = self
+        session.info["read_only"] = guard and not write
         try:
             with session:
-                if write and self.dialect == "sqlite":
-                    # The write lock is taken at BEGIN: a deferred transaction that read first could not upgrade
-                    # once another writer had committed. The unit is short and runs in one thread.
-                    session.connection(execution_options={"sqlite_write": True})
+                if write:
+                    self._take_write_lock(session)
                 try:
                     yield session
                     session.commit()
@@ -156,14 +155,44 @@ class Database:
                     session.rollback()
                     raise
         finally:
-            if locked:
-                self._writer.release()
+            release = session.info.pop("release_writer", None)
+            if release is not None:
+                release()
+
+    def _take_write_lock(self, session: Session) -> None:
+        if self._serialise_writes:
+            self._writer.acquire()
+            session.info["release_writer"] = self._writer.release
+        if self.dialect == "sqlite":
+            # The write lock is taken at BEGIN: a deferred transaction that read first could not upgrade
+            # once another writer had committed. The unit is short and runs in one thread.
+            session.connection(execution_options={"sqlite_write": True})
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
         """A unit of work in a new session: commits when the block ends, rolls back if it raises."""
         with self.unit(self.factory(), write=write) as session:
             yield session
+
+
+def begin_write(session: Session) -> None:
+    """In a unit that started as a read (`uow.reads_first`): end the read and start writing.
+
+    On SQLite the read transaction ends (nothing was written) and a new one takes the write lock; rows read
+    before may have changed since, so re-read what is to be changed (`session.refresh(row, with_for_update=True)`,
+    which on PostgreSQL also locks the row against a concurrent unit)."""
+    if not session.info.get("read_only"):
+        return
+    session.info["read_only"] = False
+    db: Database = session.info["database"]
+    session.commit()
+    db._take_write_lock(session)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_in_read_units(session: Session, _context, _instances) -> None:
+    if session.info.get("read_only") and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("a read unit of work tried to write: mark its route with uow.writes")
 
 
 _default_db: Database | None = None

@@ -76,12 +76,26 @@ class UnitOfWork:
             return handler(**kwargs)
         from backend.core.deps import principal_from_claims
 
-        with self.db.unit(self.session, write=self.write) as session:
+        with self.db.unit(self.session, write=self.write, guard=True) as session:
             if self.claims is not None:
                 self.principal = principal_from_claims(session, self.claims)
                 session.info["principal"] = self.principal
                 kwargs = {k: self.principal if isinstance(v, PendingPrincipal) else v for k, v in kwargs.items()}
             return handler(**kwargs)
+
+
+def writes(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a GET that writes (a reveal of personal data writes its audit row): its unit takes the write lock."""
+    handler.__unit_write__ = True  # type: ignore[attr-defined]
+    return handler
+
+
+def reads_first(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a POST that reads, does slow work, then writes (a login checks a password hash for tens of
+    milliseconds): its unit starts as a read and takes the write lock only at `begin_write`, so no writer waits
+    on the hash."""
+    handler.__unit_write__ = False  # type: ignore[attr-defined]
+    return handler
 
 
 def unit_of_work(request: Request) -> UnitOfWork:
@@ -157,6 +171,7 @@ def in_one_hop(handler: Callable[..., Any]) -> Callable[..., Any]:
     # FastAPI hands the request to one parameter only: reuse the handler's own if it has one.
     own = next((p.name for p in signature.parameters.values() if p.annotation is Request), None)
     name = own or _REQUEST_PARAM
+    declared = getattr(handler, "__unit_write__", None)
     parameters = list(signature.parameters.values())
     if own is None:
         parameters.append(inspect.Parameter(_REQUEST_PARAM, inspect.Parameter.KEYWORD_ONLY, annotation=Request))
@@ -165,6 +180,8 @@ def in_one_hop(handler: Callable[..., Any]) -> Callable[..., Any]:
     async def endpoint(**kwargs: Any) -> Any:
         request: Request = kwargs[name] if own else kwargs.pop(name)
         uow = unit_of_work(request)
+        if declared is not None:
+            uow.write = declared
         # On SQLite one writer at a time per process: a writer waits here, on the event loop, not in a thread.
         gate = uow.db.write_gate if uow.write else None
         async with admission_for(request).slot(gate):

@@ -22,7 +22,7 @@ from backend.core.paging import (
 )
 from backend.core.scope import Principal, get_scoped, scoped, within
 from backend.core.security import decrypt_field
-from backend.core.uow import Router
+from backend.core.uow import Router, writes
 from backend.jobs import service as jobs
 from backend.jobs.routes import job_public
 from backend.jobs.schemas import JobPublic
@@ -183,6 +183,7 @@ def get_woman(session: SessionDep, principal: WomenRead, woman_id: int):
 
 
 @women_router.get("/{woman_id}/pii", response_model=WomanPii)
+@writes
 def reveal_woman(session: SessionDep, principal: PiiRead, woman_id: int):
     """Her ID number and phone in clear; every call is written to the audit trail."""
     if not principal.can("women:read"):

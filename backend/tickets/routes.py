@@ -8,7 +8,7 @@ from backend.core.deps import SessionDep, SettingsAdmin, perm
 from backend.core.errors import NotFound
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
 from backend.core.scope import get_scoped, scoped, within
-from backend.core.uow import Router
+from backend.core.uow import Router, writes
 from backend.meta.dictionaries import label
 from backend.tickets import schemas as s
 from backend.tickets import service
@@ -138,6 +138,7 @@ def get_ticket(session: SessionDep, principal: TicketsRead, ticket_id: int, resp
 
 
 @router.get("/{ticket_id}/caller", response_model=s.CallerPublic)
+@writes
 def reveal_caller(session: SessionDep, principal: PiiRead, ticket_id: int):
     """The caller's name and phone in clear; every call is written to the audit trail."""
     if not principal.can("tickets:read"):

@@ -54,3 +54,57 @@ def test_past_the_admission_queue_the_answer_is_503_with_retry_after(demo_templa
     assert not tally.failures, tally.failures
     for label, (acknowledged, found, doubled) in checks.items():
         assert (found, doubled) == (acknowledged, 0), label
+
+
+def test_logins_refreshes_and_reveals_at_once_count_every_write(demo_template):
+    """Requests that read and then write: each failed login counts toward the lockout, a refresh token
+    presented twice at once rotates once (the other is a reuse), every reveal leaves its audit row."""
+    import httpx
+    import sqlalchemy as sa
+
+    from backend.core.db import make_engine
+
+    async def scenario(base: str) -> dict:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            def login(username: str, password: str = load.PASSWORD):
+                return http.post("/api/v1/auth/token", data={"grant_type": "password", "username": username,
+                                                             "password": password})
+
+            good = [login(name) for name in load.PEOPLE * 3]
+            bad = [login("village2.rep", "wrong-password-1") for _ in range(8)]
+            answers = await asyncio.gather(*good, *bad)
+            admin = (await login("county.admin")).json()
+            headers = {"Authorization": f"Bearer {admin['access_token']}"}
+            woman = (await http.get("/api/v1/women?limit=1", headers=headers)).json()["items"][0]["id"]
+            reveals = await asyncio.gather(*(http.get(f"/api/v1/women/{woman}/pii", headers=headers)
+                                             for _ in range(12)))
+            refreshes = await asyncio.gather(*(http.post("/api/v1/auth/refresh",
+                                                         json={"refresh_token": admin["refresh_token"]})
+                                               for _ in range(6)))
+            return {"good": [r.status_code for r in answers[:len(good)]],
+                    "bad": [r.status_code for r in answers[len(good):]],
+                    "reveals": [r.status_code for r in reveals], "woman": woman,
+                    "refreshes": [r.status_code for r in refreshes]}
+
+    with load.served(KIND, pg_server=PG_SERVER, template=demo_template) as server:
+        seen = asyncio.run(scenario(server.base))
+        engine = make_engine(server.database_url, pool_size=1)
+        with engine.connect() as conn:
+            def count(sql: str, **params) -> int:
+                return conn.execute(sa.text(sql), params).scalar_one()
+
+            failed = count("SELECT count(*) FROM audit_log WHERE action = 'login_failed'")
+            locked = count('SELECT count(*) FROM "user" WHERE username = :u AND locked_until IS NOT NULL',
+                           u="village2.rep")
+            revealed = count("SELECT count(*) FROM audit_log WHERE action = 'reveal' AND entity_id = :id",
+                             id=str(seen["woman"]))
+            reused = count("SELECT count(*) FROM audit_log WHERE action = 'refresh_reuse'")
+        engine.dispose()
+        log = server.log.read_text(errors="replace")
+    assert seen["good"] == [200] * len(load.PEOPLE) * 3
+    assert seen["bad"] == [401] * 8
+    assert (failed, locked) == (8, 1)  # five failures lock her; the three after are refused as locked
+    assert seen["reveals"] == [200] * 12 and revealed == 12
+    assert sorted(seen["refreshes"]) == [200] + [401] * 5
+    assert reused >= 1
+    assert "Traceback" not in log
