@@ -27,18 +27,26 @@ def cmd_serve(args) -> None:
     import uvicorn
 
     from backend.core.config import get_settings
+    from backend.core.observability import log_config
     from backend.main import create_app
 
+    settings = get_settings()
+    logs = {"log_config": log_config(settings.log_level.upper()), "access_log": False}
     if args.workers is None:
-        args.workers = default_workers(get_settings().database_url)
+        args.workers = default_workers(settings.database_url)
     if args.workers > 1:
         # Several processes, each with its task runner: claims are atomic and periodic runs one per period.
         os.environ["HALFSKY_SERVE_TASKS"] = "0" if args.no_worker else "1"
+        # /metrics adds up the request counts of every process (prometheus_client's multiprocess mode).
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            import tempfile
+
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="halfsky-metrics-")
         uvicorn.run("backend.cli:served_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level="info", proxy_headers=True)
+                    workers=args.workers, proxy_headers=True, **logs)
         return
     uvicorn.run(create_app(run_periodic=not args.no_worker), host=args.host, port=args.port,
-                log_level="info", proxy_headers=True)
+                proxy_headers=True, **logs)
 
 
 def default_workers(database_url: str) -> int:
@@ -57,13 +65,14 @@ def served_app():
 
 
 def cmd_worker(args) -> None:
-    import logging
+    import logging.config
 
     import backend.main  # noqa: F401  (imports every domain, so each one's tasks are registered)
     from backend.core.config import get_settings
+    from backend.core.observability import log_config
     from backend.core.queue import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.config.dictConfig(log_config(get_settings().log_level.upper()))
     run_worker(_db(), get_settings().database_url, concurrency=args.concurrency)
 
 

@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 import backend.core.tasks  # noqa: F401  (registers the core's periodic clean-up)
+import backend.integrations.metrics  # noqa: F401  (registers the webhook delivery gauge)
 import backend.models  # noqa: F401  (registers every table)
 from backend.activities.routes import inactive_router as branches_inactive_router
 from backend.activities.routes import router as activities_router
@@ -23,6 +24,7 @@ from backend.core.db import Database, default_database
 from backend.core.errors import install_error_handlers
 from backend.core.idempotency import IdempotencyMiddleware
 from backend.core.limits import BodyLimitMiddleware
+from backend.core.observability import RequestContextMiddleware, install_metrics
 from backend.core.queue import EmbeddedRunner, procrastinate_conninfo
 from backend.core.static import mount_spa
 from backend.integrations.routes import events_router
@@ -106,5 +108,8 @@ def create_app(db: Database | None = None, *, run_periodic: bool = False) -> Fas
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     install_contract(app)
+    install_metrics(app)
+    # Outermost: the request id is set before anything else runs, and the timing covers the whole answer.
+    app.add_middleware(RequestContextMiddleware, log_requests=settings.log_requests)
     mount_spa(app, SPA_DIR)
     return app

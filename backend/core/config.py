@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     login_lock_minutes: int = 15
     idempotency_hours: int = 48
     media_dir: Path = VAR_DIR / "media"
+    # s3://BUCKET[/PREFIX] keeps photos in an S3-compatible bucket (AWS_ENDPOINT_URL etc.), shared by every machine.
+    media_url: str = ""
     sweep_interval_seconds: int = 300
     # Threads per process for request units of work; see bench/README.md for why it is small.
     worker_threads: int = 4
@@ -55,8 +57,14 @@ class Settings(BaseSettings):
     # then is answered 503 with Retry-After.
     admission_queue: int = 256
     admission_timeout_seconds: float = 15.0
+    # /metrics answers scrapers from these networks, or anyone sending `Authorization: Bearer <metrics_token>`.
+    metrics_networks: Annotated[list[str], NoDecode] = ["127.0.0.1/32", "::1/128"]
+    metrics_token: str = ""
+    log_level: str = "INFO"
+    # One JSON access line per request (method, route, status, duration, request id).
+    log_requests: bool = True
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "metrics_networks", mode="before")
     @classmethod
     def _split_origins(cls, value):
         if isinstance(value, str):
