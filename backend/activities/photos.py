@@ -2,15 +2,12 @@
 
 import hashlib
 import io
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from backend.core.config import get_settings
 from backend.core.errors import PayloadTooLarge, UnsupportedMedia
+from backend.core.storage import media_store
 
 MAX_BYTES = 10 * 1024 * 1024
 # Refuse decompression bombs well before Pillow's own limit: a phone photo is at most ~50 megapixels.
@@ -30,12 +27,9 @@ class StoredImage:
     thumb_sha256: str
 
 
-def media_root() -> Path:
-    return Path(get_settings().media_dir) / "photos"
-
-
-def path_for(sha256: str, ext: str) -> Path:
-    return media_root() / sha256[:2] / f"{sha256}.{ext}"
+def key_for(sha256: str, ext: str) -> str:
+    """Where a photo lives in the media store (a folder or a bucket): the same key on every machine."""
+    return f"photos/{sha256[:2]}/{sha256}.{ext}"
 
 
 def ext_for(content_type: str) -> str:
@@ -76,20 +70,6 @@ def _decode(data: bytes, fmt: str) -> Image.Image:
     return image
 
 
-def _write_once(path: Path, data: bytes) -> None:
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def thumbnail_bytes(image: Image.Image) -> bytes:
     thumb = ImageOps.exif_transpose(image)
     thumb.thumbnail(THUMB_SIZE)
@@ -113,6 +93,7 @@ def store_image(data: bytes) -> StoredImage:
     sha = hashlib.sha256(data).hexdigest()
     thumb = thumbnail_bytes(image)
     thumb_sha = hashlib.sha256(thumb).hexdigest()
-    _write_once(path_for(sha, ext), data)
-    _write_once(path_for(thumb_sha, "jpg"), thumb)
+    store = media_store()
+    store.put(key_for(sha, ext), data, content_type)
+    store.put(key_for(thumb_sha, "jpg"), thumb, "image/jpeg")
     return StoredImage(sha, content_type, len(data), image.width, image.height, thumb_sha)

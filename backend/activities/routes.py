@@ -25,6 +25,7 @@ from backend.branches.models import Branch, BranchKind
 from backend.core.deps import SessionDep, perm
 from backend.core.paging import CHINA_TZ, LIST_RESPONSES, Column, PageDep
 from backend.core.scope import get_scoped, scoped, within
+from backend.core.storage import media_store
 from backend.core.uow import Router
 
 router = Router(prefix="/activities", tags=["activities"])
@@ -169,16 +170,16 @@ def list_photos(session: SessionDep, principal: ActivitiesRead, activity_id: int
             responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}})
 def get_photo(session: SessionDep, principal: ActivitiesRead, activity_id: int, photo_id: int):
     activity = get_scoped(session, Activity, activity_id, principal)
-    path, media = service.photo_file(service.get_photo(session, activity, photo_id))
-    return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=86400"})
+    key, media = service.photo_file(service.get_photo(session, activity, photo_id))
+    return media_store().response(key, media, {"Cache-Control": "private, max-age=86400"})
 
 
 @router.get("/{activity_id}/photos/{photo_id}/thumbnail", response_class=FileResponse,
             responses={200: {"content": {"image/jpeg": {}}}})
 def get_photo_thumbnail(session: SessionDep, principal: ActivitiesRead, activity_id: int, photo_id: int):
     activity = get_scoped(session, Activity, activity_id, principal)
-    path, media = service.photo_file(service.get_photo(session, activity, photo_id), thumbnail=True)
-    return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=86400"})
+    key, media = service.photo_file(service.get_photo(session, activity, photo_id), thumbnail=True)
+    return media_store().response(key, media, {"Cache-Control": "private, max-age=86400"})
 
 
 @router.delete("/{activity_id}/photos/{photo_id}", status_code=204)

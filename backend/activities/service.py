@@ -225,12 +225,11 @@ def get_photo(session: Session, activity: Activity, photo_id: int) -> ActivityPh
     return photo
 
 
-def photo_file(photo: ActivityPhoto, thumbnail: bool = False):
-    path = (photo_store.path_for(photo.thumb_sha256, "jpg") if thumbnail
-            else photo_store.path_for(photo.sha256, photo_store.ext_for(photo.content_type)))
-    if not path.is_file():
-        raise NotFound("照片文件不存在,请重新上传")
-    return path, ("image/jpeg" if thumbnail else photo.content_type)
+def photo_file(photo: ActivityPhoto, thumbnail: bool = False) -> tuple[str, str]:
+    """The photo's (or its thumbnail's) key in the media store and its content type."""
+    if thumbnail:
+        return photo_store.key_for(photo.thumb_sha256, "jpg"), "image/jpeg"
+    return photo_store.key_for(photo.sha256, photo_store.ext_for(photo.content_type)), photo.content_type
 
 
 def delete_photo(session: Session, activity: Activity, photo: ActivityPhoto) -> None:
