@@ -3,6 +3,7 @@ from sqlmodel import SQLModel
 
 import backend.models  # noqa: F401  (registers every table)
 from backend.core.db import make_engine
+from backend.core.migrate import include_name
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -26,6 +27,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from backend.core.deps import get_principal, get_session
+from backend.core.migrate import include_name
 from backend.core.routes import api_routes
 from backend.core.uow import UnitOfWorkRoute
 from backend.main import create_app
@@ -68,7 +69,8 @@ def test_every_route_with_database_work_runs_as_one_unit_of_work(db):
 
 def test_models_and_migrations_agree(engine):
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == [], f"models differ from migrations: {diff}"
 
 
