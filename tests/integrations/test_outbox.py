@@ -71,3 +71,24 @@ def test_events_are_only_for_those_who_may_read_them(app, login, tree, session, 
     health = Api(app, make_client_account(session, tree.county, "health_bureau", "hb-events"), tree.county)
     r = health.get("/api/v1/events", params={"types": "ticket.created"})
     assert r.status_code == 200 and r.json()["items"] == []  # tickets are not the health bureau's business
+
+
+def test_screening_events_carry_ids_and_no_personal_data(login, tree, session, db):
+    from datetime import date, timedelta
+
+    from backend.screenings.service import flag_overdue
+    from tests.screenings.conftest import idn, record_body, woman_body
+
+    cadre = login("cadre", tree.town_a)
+    woman = cadre.post("/api/v1/women", json=woman_body(901, tree.village_a1)).json()
+    r = cadre.post("/api/v1/screenings", json=record_body(woman["id"], result="suspected_positive", tbs="HSIL"))
+    fu_id = r.json()["follow_up_id"]
+    [abnormal] = _events(session, "screening.abnormal")
+    assert abnormal.data["follow_up_id"] == fu_id and abnormal.data["woman_id"] == woman["id"]
+    assert abnormal.branch_id == tree.village_a1.id
+    assert flag_overdue(session, date.today() + timedelta(days=30)) == 1
+    [overdue] = _events(session, "followup.overdue")
+    assert overdue.data["follow_up_id"] == fu_id
+    text = json.dumps([abnormal.data, overdue.data], ensure_ascii=False)
+    for secret in (idn(901), "测试901", "13900000901"):
+        assert secret not in text

@@ -74,6 +74,11 @@ def test_an_import_killed_part_way_resumes_and_completes(session, db, tree, monk
     assert done.result["rows"] == 50 and done.result["created"] == 49
     assert _women(session) == 49  # every row once: none lost, none twice
     assert done.failed_sheet and done.failed_so_far is None
+    from backend.integrations.models import Event
+
+    [finished] = session.exec(select(Event).where(Event.type == "job.finished")).all()
+    assert finished.data == {"job_id": job.id, "kind": imports.WOMEN_JOB, "status": "done", "rows_done": 50,
+                             "rows_failed": 1}
 
 
 def test_a_job_that_keeps_dying_ends_failed_with_the_reason(session, db, tree):
