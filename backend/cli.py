@@ -142,6 +142,34 @@ def cmd_sweep(_args) -> None:
     print(json.dumps(run_periodic_once(_db()), ensure_ascii=False, default=str))
 
 
+def cmd_backup(args) -> None:
+    import time
+
+    from backend.core.backup import BackupError, backup
+    from backend.core.config import get_settings
+
+    started = time.perf_counter()
+    try:
+        path = backup(get_settings().database_url, Path(args.file))
+    except BackupError as exc:
+        sys.exit(str(exc))
+    print(f"backup written to {path} ({path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s)")
+
+
+def cmd_restore(args) -> None:
+    import time
+
+    from backend.core.backup import BackupError, restore
+    from backend.core.config import get_settings
+
+    started = time.perf_counter()
+    try:
+        restore(get_settings().database_url, Path(args.file), force=args.force)
+    except BackupError as exc:
+        sys.exit(str(exc))
+    print(f"restored {args.file} in {time.perf_counter() - started:.1f} s; run `halfsky migrate` if this release is newer")
+
+
 def cmd_openapi(args) -> None:
     from backend.openapi import write_openapi
 
@@ -185,6 +213,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--branch-name", help="create a new root branch with this name")
     p.add_argument("--branch-kind", default="county")
     p.set_defaults(func=cmd_create_admin)
+
+    p = sub.add_parser("backup", help="write a consistent copy of the live database to FILE")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="load a backup FILE into the (empty) database of DATABASE_URL")
+    p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="replace a database that is not empty")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("openapi", help="write the OpenAPI document")
     p.add_argument("--output", default="openapi/openapi.json")
