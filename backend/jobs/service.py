@@ -90,16 +90,31 @@ def principal_of(session: Session, subject: str) -> Principal:
                      permissions=permissions_for(account.role))
 
 
-def report_progress(session: Session, job_id: int, *, done: int, failed: int, total: int | None = None) -> None:
-    values: dict[str, Any] = {"rows_done": done, "rows_failed": failed, "updated_at": utcnow()}
+class Superseded(Exception):
+    """A later run of the same job took it over (this run's lease ran out while it was slow): stop, write nothing."""
+
+
+def report_progress(session: Session, job_id: int, *, done: int, failed: int, total: int | None = None,
+                    attempt: int | None = None, **extra: Any) -> None:
+    """Commit progress with the chunk. `attempt` fences the run: if another run has started since, raise
+    Superseded so this chunk rolls back and the newer run carries on alone."""
+    values: dict[str, Any] = {"rows_done": done, "rows_failed": failed, "updated_at": utcnow(), **extra}
     if total is not None:
         values["total_rows"] = total
-    session.execute(sa.update(Job).where(Job.id == job_id).values(**values))
+    stmt = sa.update(Job).where(Job.id == job_id)
+    if attempt is not None:
+        stmt = stmt.where(Job.attempts == attempt, Job.status == JobStatus.running)
+    if session.execute(stmt.values(**values)).rowcount == 0 and attempt is not None:
+        raise Superseded(job_id)
 
 
 @task(JOB_TASK, max_attempts=1)
 def run_job(db: Database, job_id: int) -> None:
-    """Run (or resume) one job to its end; never raises (a failure is written on the job)."""
+    """Run (or resume) one job to its end; never raises (a failure is written on the job).
+
+    Each start counts an attempt, and the attempt fences every write of this run: if a later run of the same job
+    starts meanwhile (this run was taken for dead), this one stops at its next chunk and writes nothing more."""
+    attempt = None
     try:
         with db.session(write=True) as session:
             job = session.get(Job, job_id)
@@ -109,6 +124,7 @@ def run_job(db: Database, job_id: int) -> None:
                 raise RuntimeError(f"任务中断了 {job.attempts} 次,未能完成(已处理 {job.rows_done} 行),请重新上传")
             principal = principal_of(session, job.created_by)
             job.status, job.attempts = JobStatus.running, job.attempts + 1
+            attempt = job.attempts
             job.started_at = job.started_at or utcnow()
             session.info["principal"] = principal
         handler = JOB_HANDLERS[job.kind]
@@ -117,10 +133,15 @@ def run_job(db: Database, job_id: int) -> None:
         if outcome.failed_rows:
             sheet = xlsx_bytes(outcome.failed_rows, outcome.failed_columns, "未导入的行")
         with db.session(write=True) as session:
-            session.execute(sa.update(Job).where(Job.id == job_id).values(
+            finished = session.execute(sa.update(Job).where(
+                Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running).values(
                 status=JobStatus.done, finished_at=utcnow(), updated_at=utcnow(), result=outcome.result,
                 failed_sheet=seal(sheet), failed_so_far=None, payload=None))
+            if finished.rowcount == 0:
+                raise Superseded(job_id)
             _finished_event(session, job_id)
+    except Superseded:
+        log.warning("job %s: a later run took it over; this one stops", job_id)
     except Exception as exc:
         log.warning("job %s failed", job_id, exc_info=exc)
         from backend.core.errors import AppError
@@ -131,11 +152,14 @@ def run_job(db: Database, job_id: int) -> None:
             message = str(exc)
         else:
             message = "任务执行出错,已记录,请稍后重试"
+        stmt = sa.update(Job).where(Job.id == job_id, Job.status.in_((JobStatus.queued, JobStatus.running)))
+        if attempt is not None:
+            stmt = stmt.where(Job.attempts == attempt)
         with db.session(write=True) as session:
-            session.execute(sa.update(Job).where(Job.id == job_id).values(
-                status=JobStatus.failed, finished_at=utcnow(), updated_at=utcnow(), error=message[:1000],
-                failed_so_far=None))
-            _finished_event(session, job_id)
+            failed = session.execute(stmt.values(status=JobStatus.failed, finished_at=utcnow(), updated_at=utcnow(),
+                                                 error=message[:1000], failed_so_far=None))
+            if failed.rowcount:
+                _finished_event(session, job_id)
 
 
 def _finished_event(session: Session, job_id: int) -> None:

@@ -249,10 +249,10 @@ def _run(db: Database, job: Job, principal: Principal, columns: list[tuple], con
                     failed.append({"row": n, "reason": _in_sheet_words(error or "", columns),
                                    **{f"c{i}": v for i, v in enumerate(values_of[n])}})
             done += len(chunk)
-            report_progress(session, job.id, done=done, failed=len(failed), total=len(rows))
-            session.execute(sa.update(Job).where(Job.id == job.id).values(
-                result={"counts_so_far": counts},
-                failed_so_far=seal(json.dumps(failed, ensure_ascii=False, default=str).encode()) if failed else None))
+            report_progress(session, job.id, done=done, failed=len(failed), total=len(rows), attempt=job.attempts,
+                            result={"counts_so_far": counts},
+                            failed_so_far=seal(json.dumps(failed, ensure_ascii=False, default=str).encode())
+                            if failed else None)
     failed.sort(key=lambda r: r["row"])
     return JobOutcome(result={"rows": len(rows), **counts}, failed_rows=failed, failed_columns=_failed_columns(header))
 

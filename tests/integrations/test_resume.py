@@ -27,7 +27,9 @@ def _women_file(n: int) -> bytes:
     wb = Workbook()
     wb.active.append(["姓名", "身份证号"])
     for i in range(n):
-        wb.active.append([f"女{i}", "110105194912310021" if i == 3 else idn(700 + i, date(1975, 1, 1))])
+        # idn() has 500 sequence numbers a birth date: vary the date so every row is a different woman.
+        born = date(1970, 1, 1) + timedelta(days=i // 400)
+        wb.active.append([f"女{i}", "110105194912310021" if i == 3 else idn(i % 400, born)])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

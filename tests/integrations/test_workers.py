@@ -157,3 +157,53 @@ def test_two_workers_run_each_periodic_task_once_per_period(own_url):
     assert {t for t, _, _ in per_period} >= {"tickets.sla_sweep", "webhooks.dispatch", "queue.retry_stalled"}
     assert [row for row in per_period if row[2] != 1] == []  # one run per task and period, whoever deferred it
     assert len({p for t, p, _ in per_period if t == "queue.retry_stalled"}) >= 2
+
+
+def test_an_import_whose_worker_is_killed_part_way_resumes_in_another_worker(own_url):
+    from backend.auth.models import User
+    from backend.jobs import service as jobs
+    from backend.jobs.models import Job
+    from backend.screenings import imports
+    from backend.screenings.models import Woman
+    from tests.conftest import principal_for
+    from tests.integrations.test_resume import _women_file
+
+    db = Database(make_engine(own_url))
+    rows = 3000
+    with db.session(write=True) as session:
+        county = Branch(name="县", kind=BranchKind.county)
+        place_under(county, None)
+        session.add(county)
+        session.flush()
+        cadre = User(username=f"c-{uuid.uuid4().hex[:6]}", display_name="c", role="county_admin", password_hash="x")
+        cadre.place_in(county)
+        session.add(cadre)
+        session.flush()
+        job_id = jobs.create_job(session, principal_for(cadre, county), imports.WOMEN_JOB,
+                                 payload=_women_file(rows)).id
+
+    def progress() -> tuple[str, int]:
+        with db.session() as session:
+            job = session.get(Job, job_id)
+            return job.status, job.rows_done
+
+    first = start_worker(own_url)
+    try:
+        assert wait_for(lambda: progress()[1] >= imports.CHUNK, 60), "the import never committed a chunk"
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        stop(first)
+    status, done_at_kill = progress()
+    assert status == "running" and done_at_kill < rows, "the import finished before it could be killed"
+    second = start_worker(own_url)
+    try:
+        assert wait_for(lambda: progress()[0] == "done", 60), f"not resumed: {progress()}"
+    finally:
+        stop(second)
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        women = session.execute(sa.select(sa.func.count()).select_from(Woman)).scalar_one()
+    assert (job.rows_done, job.rows_failed) == (rows, 1) and job.attempts >= 2
+    assert women == rows - 1  # every valid row exactly once
+    db.engine.dispose()
