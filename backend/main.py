@@ -22,6 +22,7 @@ from backend.core.compression import JSONCompressionMiddleware
 from backend.core.config import get_settings
 from backend.core.db import Database, default_database
 from backend.core.errors import install_error_handlers
+from backend.core.headers import SecurityHeadersMiddleware
 from backend.core.idempotency import IdempotencyMiddleware
 from backend.core.limits import BodyLimitMiddleware
 from backend.core.observability import RequestContextMiddleware, install_metrics
@@ -109,6 +110,7 @@ def create_app(db: Database | None = None, *, run_periodic: bool = False) -> Fas
         app.include_router(router, prefix=API_PREFIX)
     install_contract(app)
     install_metrics(app)
+    app.add_middleware(SecurityHeadersMiddleware, api_prefix=API_PREFIX + "/")
     # Outermost: the request id is set before anything else runs, and the timing covers the whole answer.
     app.add_middleware(RequestContextMiddleware, log_requests=settings.log_requests)
     mount_spa(app, SPA_DIR)

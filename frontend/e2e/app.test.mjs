@@ -1,7 +1,7 @@
 // Browser tests: the built SPA against a real backend on a fresh database, driven in Debian's Chromium.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { apiGet, apiToken, login, pngBuffer, startBackend, startBrowser } from './harness.mjs'
+import { apiGet, apiToken, login, pngBuffer, startBackend, startBrowser, assertNoCspViolations } from './harness.mjs'
 
 let backend
 let browser
@@ -14,6 +14,7 @@ before(async () => {
 after(async () => {
   await browser?.close()
   await backend?.stop()
+  assertNoCspViolations(browser)
 })
 
 async function officePage() {

@@ -59,12 +59,37 @@ export async function startBackend() {
 }
 
 export async function startBrowser() {
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   })
+  return watchContentSecurityPolicy(browser)
+}
+
+/** Every page of every context reports Content-Security-Policy violations into `browser.cspViolations`; each test
+ *  file's after hook asserts it is empty (see assertNoCspViolations). */
+function watchContentSecurityPolicy(browser) {
+  const violations = []
+  const listen = (target) => {
+    target.on('console', (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) violations.push(`${msg.location()?.url || ''}: ${msg.text()}`)
+    })
+    return target
+  }
+  const newContext = browser.newContext.bind(browser)
+  browser.newContext = async (...args) => listen(await newContext(...args))
+  const newPage = browser.newPage.bind(browser)
+  browser.newPage = async (...args) => listen(await newPage(...args))
+  browser.cspViolations = violations
+  return browser
+}
+
+/** For after hooks, once the browser and backend are stopped: the built app ran without any CSP violation. */
+export function assertNoCspViolations(browser) {
+  const seen = [...new Set(browser?.cspViolations ?? [])]
+  if (seen.length) throw new Error(`Content Security Policy violations:\n${seen.join('\n')}`)
 }
 
 /** A token for API checks made by the test itself. */

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ROOT, apiGet, apiToken, login, startBackend, startBrowser } from './harness.mjs'
+import { ROOT, apiGet, apiToken, login, startBackend, startBrowser, assertNoCspViolations } from './harness.mjs'
 
 let backend
 let browser
@@ -24,6 +24,7 @@ after(async () => {
   await browser?.close()
   await backend?.stop()
   if (work) rmSync(work, { recursive: true, force: true })
+  assertNoCspViolations(browser)
 })
 
 async function adminPage() {

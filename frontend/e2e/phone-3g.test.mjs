@@ -2,7 +2,7 @@
 // down, 250 kbit/s up, 100 ms), against the built SPA and a real backend. Figures for other networks: bench/phone_3g.mjs.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { login, startBackend, startBrowser } from './harness.mjs'
+import { login, startBackend, startBrowser, assertNoCspViolations } from './harness.mjs'
 import { HOME_READY, measurePhone, PHONE } from './phone.mjs'
 
 let backend
@@ -16,6 +16,7 @@ before(async () => {
 after(async () => {
   await browser?.close()
   await backend?.stop()
+  assertNoCspViolations(browser)
 })
 
 test('on regular 3G her home is usable within 5 s of opening the app, within 1 s on a repeat visit, for at most 200 KiB', async () => {
