@@ -170,6 +170,30 @@ def cmd_restore(args) -> None:
     print(f"restored {args.file} in {time.perf_counter() - started:.1f} s; run `halfsky migrate` if this release is newer")
 
 
+def cmd_rotate_pii_key(args) -> None:
+    import backend.models  # noqa: F401  (every table, so every encrypted column is known)
+    from backend.core.config import get_settings
+    from backend.core.keys import not_under_current_key, rotate
+    from backend.core.security import current_key_id
+
+    db = _db()
+    if args.check:
+        left = not_under_current_key(db)
+        print(json.dumps({"key_id": current_key_id(), "left": left}, ensure_ascii=False))
+        sys.exit(1 if left else 0)
+    if not get_settings().pii_old_keys:
+        print("note: PII_OLD_KEYS is empty; values under a key not configured cannot be read", file=sys.stderr)
+
+    def progress(table: str, last_id: int, rewritten: int) -> None:
+        print(f"{table}: up to id {last_id}, {rewritten} rows re-keyed so far", flush=True)
+
+    report = rotate(db, batch_size=args.batch_size, progress=progress)
+    print(json.dumps(report.__dict__, ensure_ascii=False, default=str))
+    if report.left:
+        sys.exit("rows remain under another key (a process still running with the old PII_KEY?): run it again")
+    print(f"every value is under key {report.key_id}: remove the old key from PII_OLD_KEYS and restart")
+
+
 def cmd_openapi(args) -> None:
     from backend.openapi import write_openapi
 
@@ -222,6 +246,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("file")
     p.add_argument("--force", action="store_true", help="replace a database that is not empty")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("rotate-pii-key", help="re-encrypt personal data and re-key its lookup hashes under PII_KEY")
+    p.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
+    p.add_argument("--check", action="store_true", help="only count the rows not yet under PII_KEY (exit 1 if any)")
+    p.set_defaults(func=cmd_rotate_pii_key)
 
     p = sub.add_parser("openapi", help="write the OpenAPI document")
     p.add_argument("--output", default="openapi/openapi.json")

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     secret_key: str = ""
     # Key for field encryption (AES-GCM) and blind indexes of ID numbers and phones.
     pii_key: str = ""
+    # Retired keys still read while `halfsky rotate-pii-key` re-keys the stored values (comma-separated).
+    pii_old_keys: Annotated[list[str], NoDecode] = []
     access_token_minutes: int = 30
     refresh_token_days: int = 14
     jwt_issuer: str = "halfsky"
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
     # One JSON access line per request (method, route, status, duration, request id).
     log_requests: bool = True
 
-    @field_validator("cors_origins", "metrics_networks", mode="before")
+    @field_validator("cors_origins", "metrics_networks", "pii_old_keys", mode="before")
     @classmethod
     def _split_origins(cls, value):
         if isinstance(value, str):

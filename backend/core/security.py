@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from jose import JWTError, jwt
 from pwdlib import PasswordHash
@@ -98,26 +99,85 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Field encryption and blind indexes are keyed by PII_KEY. To rotate it, the new key becomes PII_KEY and the old
+# one moves to PII_OLD_KEYS: values are written under the new key at once, read under whichever key their id
+# names, and looked up by the hash of every key until `halfsky rotate-pii-key` has re-keyed the stored rows.
+KEY_ID_SEPARATOR = ":"  # never in base64, so "<key id>:<base64>" and a legacy bare "<base64>" cannot be confused
+
+
+class UnknownKey(Exception):
+    """A value was encrypted under a key that is neither PII_KEY nor one of PII_OLD_KEYS."""
+
+
+@lru_cache(maxsize=64)
+def _derive(root: str, purpose: str) -> bytes:
+    return hmac.new(root.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=16)
+def key_id(root: str) -> str:
+    """A short public name of a root key, stored with each value it encrypts (it does not reveal the key)."""
+    return _derive(root, "key-id").hex()[:8]
+
+
+def _roots() -> list[str]:
+    settings = get_settings()
+    return [settings.pii_key, *(k for k in settings.pii_old_keys if k and k != settings.pii_key)]
+
+
+def current_key_id() -> str:
+    return key_id(get_settings().pii_key)
+
+
 def _derived_key(purpose: str) -> bytes:
-    root = get_settings().pii_key.encode()
-    return hmac.new(root, purpose.encode(), hashlib.sha256).digest()
+    return _derive(get_settings().pii_key, purpose)
 
 
 def blind_index(value: str, purpose: str = "lookup") -> str:
-    """Keyed hash for exact lookups and duplicate checks of an encrypted field."""
+    """Keyed hash for exact lookups and duplicate checks of an encrypted field, under the current key."""
     return hmac.new(_derived_key("blind-index:" + purpose), value.encode(), hashlib.sha256).hexdigest()
 
 
+def blind_indexes(value: str, purpose: str = "lookup") -> list[str]:
+    """The value's hash under the current key and each old one: what a stored row may hold mid-rotation."""
+    return [hmac.new(_derive(root, "blind-index:" + purpose), value.encode(), hashlib.sha256).hexdigest()
+            for root in _roots()]
+
+
+def rotating() -> bool:
+    """Old keys are configured: lookups must try every key's hash."""
+    return len(_roots()) > 1
+
+
 def encrypt_field(plaintext: str) -> str:
-    """AES-256-GCM with a random nonce; stored as base64(nonce || ciphertext+tag)."""
+    """AES-256-GCM with a random nonce; stored as "<key id>:" + base64(nonce || ciphertext+tag)."""
     nonce = os.urandom(12)
     sealed = AESGCM(_derived_key("field-encryption")).encrypt(nonce, plaintext.encode(), None)
-    return base64.b64encode(nonce + sealed).decode()
+    return current_key_id() + KEY_ID_SEPARATOR + base64.b64encode(nonce + sealed).decode()
+
+
+def stored_key_id(stored: str) -> str | None:
+    """The id of the key a stored value was encrypted under (None: written before values carried one)."""
+    kid, sep, _ = stored.partition(KEY_ID_SEPARATOR)
+    return kid if sep else None
 
 
 def decrypt_field(stored: str) -> str:
-    raw = base64.b64decode(stored)
-    return AESGCM(_derived_key("field-encryption")).decrypt(raw[:12], raw[12:], None).decode()
+    kid, sep, body = stored.partition(KEY_ID_SEPARATOR)
+    roots = _roots()
+    if sep:
+        candidates = [r for r in roots if key_id(r) == kid]
+        if not candidates:
+            raise UnknownKey(f"value encrypted under key {kid}, which is neither PII_KEY nor in PII_OLD_KEYS")
+    else:
+        body, candidates = stored, roots
+    raw = base64.b64decode(body)
+    for root in candidates[:-1]:
+        try:
+            return AESGCM(_derive(root, "field-encryption")).decrypt(raw[:12], raw[12:], None).decode()
+        except InvalidTag:
+            continue
+    return AESGCM(_derive(candidates[-1], "field-encryption")).decrypt(raw[:12], raw[12:], None).decode()
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -30,6 +30,7 @@ class WebhookSubscription(BranchScoped, Timestamped, table=True):
     __label__ = "事件订阅"
     __table_args__ = scope_indexes("webhook_subscription", soft_delete=True)
     __audit_exclude__ = ("secret", "previous_secret", "lease_until", "lease_owner")
+    __encrypted_fields__ = {"secret": None, "previous_secret": None}
 
     id: int | None = Field(default=None, primary_key=True)
     url: str = Field(max_length=500)

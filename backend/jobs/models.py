@@ -24,6 +24,7 @@ class Job(BranchScoped, Timestamped, table=True):
     # The uploaded file and the failed-rows sheet are blobs; progress counters are bookkeeping.
     __audit_exclude__ = ("payload", "failed_sheet", "rows_done", "rows_failed", "total_rows", "attempts",
                        "failed_so_far")
+    __encrypted_fields__ = {"payload": None, "failed_sheet": None, "failed_so_far": None}
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=64, index=True)

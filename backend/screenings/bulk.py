@@ -18,6 +18,7 @@ from backend.core.db import utcnow
 from backend.core.errors import AppError, Conflict, ValidationFailed
 from backend.core.paging import today_in_china
 from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
+from backend.core.security import rotating
 from backend.integrations.service import record_event
 from backend.screenings import service
 from backend.screenings.idcard import parse_id_number
@@ -83,15 +84,21 @@ def _insert(session, model, rows: list[dict[str, Any]]) -> list[int]:
     return [r[0] for r in session.execute(stmt, rows).all()]
 
 
-def _existing_women(session, principal: Principal, hashes: set[str]) -> tuple[dict[str, dict], set[str]]:
-    """Women already registered: those in scope (with their placement), and the hashes registered elsewhere."""
-    if not hashes:
+def _existing_women(session, principal: Principal, numbers: dict[str, str]) -> tuple[dict[str, dict], set[str]]:
+    """Women already registered: those in scope (with their placement), and the hashes registered elsewhere.
+
+    `numbers` maps each row's current-key hash to its ID number; mid-rotation a stored row may still hold the
+    hash under an old key, which is looked up too and answered under the current one."""
+    if not numbers:
         return {}, set()
+    current = {h: h for h in numbers}
+    if rotating():
+        current.update({old: h for h, number in numbers.items() for old in service.id_number_hashes(number)})
     cols = [Woman.id, Woman.id_number_hash, *(getattr(Woman, k) for k in _PLACE)]
-    mine = {r.id_number_hash: dict(r._mapping) for r in session.execute(
-        scoped(sa.select(*cols).where(Woman.id_number_hash.in_(hashes)), principal, Woman))}
-    elsewhere = set(session.execute(sa.select(Woman.id_number_hash).where(
-        Woman.id_number_hash.in_(hashes - set(mine)))).scalars())
+    mine = {current[r.id_number_hash]: dict(r._mapping) for r in session.execute(
+        scoped(sa.select(*cols).where(Woman.id_number_hash.in_(current)), principal, Woman))}
+    elsewhere = {current[h] for h in session.execute(sa.select(Woman.id_number_hash).where(
+        Woman.id_number_hash.in_([k for k, h in current.items() if h not in mine]))).scalars()}
     return mine, elsewhere
 
 
@@ -129,7 +136,7 @@ def import_women_chunk(session, principal: Principal, items: list[tuple[int, dic
             parsed.append((n, row, branch, service.id_number_hash(row.id_number)))
         except (ValidationError, AppError, ValueError) as exc:
             outcomes.append((n, "error", _error(exc)))
-    mine, elsewhere = _existing_women(session, principal, {p[3] for p in parsed})
+    mine, elsewhere = _existing_women(session, principal, {p[3]: p[1].id_number for p in parsed})
     now = utcnow()
     new: dict[str, dict] = {}
     for n, row, branch, digest in parsed:
@@ -160,7 +167,7 @@ def import_results_chunk(session, principal: Principal, items: list[tuple[int, d
         except (ValidationError, AppError, ValueError) as exc:
             outcomes.append((n, "error", _error(exc)))
 
-    mine, elsewhere = _existing_women(session, principal, {p[2] for p in parsed})
+    mine, elsewhere = _existing_women(session, principal, {p[2]: p[1].id_number for p in parsed})
     ext_ids = [row.external_id for _, row, _ in parsed if row.external_id]
     existing_records = {r.external_id: r for r in session.scalars(sa.select(ScreeningRecord).where(
         ScreeningRecord.sender == sender, ScreeningRecord.external_id.in_(ext_ids)))} if ext_ids else {}

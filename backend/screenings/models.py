@@ -99,6 +99,8 @@ class Woman(BranchScoped, Timestamped, table=True):
     __label__ = "妇女"
     __table_args__ = (*scope_indexes("woman", soft_delete=True),)
     __audit_exclude__ = ("id_number_enc", "id_number_hash", "phone_enc", "phone_hash")
+    # Encrypted column -> (its blind index column, the index's purpose): re-keyed by `halfsky rotate-pii-key`.
+    __encrypted_fields__ = {"id_number_enc": ("id_number_hash", "id_number"), "phone_enc": ("phone_hash", "phone")}
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=50)

@@ -154,7 +154,7 @@ class IdNumberLookup(IdNumberMixin):
 
 @women_router.post("/lookup", response_model=WomanPublic)
 def lookup_woman(session: SessionDep, principal: WomenRead, body: IdNumberLookup):
-    stmt = scoped(select(Woman).where(Woman.id_number_hash == service.id_number_hash(body.id_number)), principal)
+    stmt = scoped(select(Woman).where(Woman.id_number_hash.in_(service.id_number_hashes(body.id_number))), principal)
     woman = session.exec(stmt).first()
     if woman is None:
         from backend.core.errors import NotFound

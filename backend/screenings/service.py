@@ -15,7 +15,7 @@ from backend.core.db import is_unique_violation, utcnow
 from backend.core.errors import AppError, Conflict, InvalidTransition, ValidationFailed, validation_errors
 from backend.core.paging import CHINA_TZ, today_in_china
 from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
-from backend.core.security import blind_index, encrypt_field, mask_id_number, mask_phone
+from backend.core.security import blind_index, blind_indexes, encrypt_field, mask_id_number, mask_phone
 from backend.integrations.service import record_event
 from backend.screenings.idcard import parse_id_number
 from backend.screenings.models import (
@@ -99,6 +99,11 @@ def id_number_hash(id_number: str) -> str:
     return blind_index(id_number, "id_number")
 
 
+def id_number_hashes(id_number: str) -> list[str]:
+    """What a stored row may hold for this number: its hash under the current key and, mid-rotation, the old ones."""
+    return blind_indexes(id_number, "id_number")
+
+
 def _duplicate(session: Session, principal: Principal, existing_id: int) -> Conflict:
     visible = session.exec(scoped(select(Woman.id).where(Woman.id == existing_id), principal)).first()
     extra = {"woman_id": existing_id} if visible else {}
@@ -109,8 +114,7 @@ def _duplicate(session: Session, principal: Principal, existing_id: int) -> Conf
 
 def register_woman(session: Session, principal: Principal, data: WomanCreate, branch: Branch) -> Woman:
     id_number, born = parse_id_number(data.id_number)
-    digest = id_number_hash(id_number)
-    existing = session.exec(select(Woman.id).where(Woman.id_number_hash == digest)).first()
+    existing = session.exec(select(Woman.id).where(Woman.id_number_hash.in_(id_number_hashes(id_number)))).first()
     if existing is not None:
         raise _duplicate(session, principal, existing)
     woman = Woman(name=data.name.strip(), birth_date=born, hardship_status=data.hardship_status,
@@ -386,11 +390,11 @@ def apply_row(session: Session, principal: Principal, raw: dict[str, Any], *, se
 
 
 def _woman_for_row(session: Session, principal: Principal, row: BatchRow, cache: RowCache) -> Woman:
-    digest = id_number_hash(row.id_number)
-    woman = session.exec(scoped(select(Woman).where(Woman.id_number_hash == digest), principal)).first()
+    digests = id_number_hashes(row.id_number)
+    woman = session.exec(scoped(select(Woman).where(Woman.id_number_hash.in_(digests)), principal)).first()
     if woman is not None:
         return woman
-    if session.exec(select(Woman.id).where(Woman.id_number_hash == digest)).first() is not None:
+    if session.exec(select(Woman.id).where(Woman.id_number_hash.in_(digests))).first() is not None:
         raise ValidationFailed("id_number", "该妇女登记在本单位管辖范围之外(或已删除),请联系上级妇联")
     if row.branch_id is None:
         raise ValidationFailed("branch_id", "新登记的妇女须填写所在村(社区)")

@@ -116,6 +116,7 @@ class Ticket(BranchScoped, Timestamped, table=True):
         sa.Index("ix_ticket_status_due", "status", "resolution_due_at"),
     )
     __audit_exclude__ = ("caller_name_enc", "caller_phone_enc", "caller_phone_hash")
+    __encrypted_fields__ = {"caller_name_enc": None, "caller_phone_enc": ("caller_phone_hash", "ticket-caller-phone")}
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=20, unique=True)

@@ -26,7 +26,15 @@ from backend.core.db import Database, insert_ignore_conflicts, utcnow
 from backend.core.errors import InvalidTransition, PreconditionFailed, ValidationFailed
 from backend.core.queue import task
 from backend.core.scope import Principal, get_scoped, scoped, subtree_filter
-from backend.core.security import blind_index, decrypt_field, encrypt_field, mask_name, mask_phone
+from backend.core.security import (
+    blind_index,
+    blind_indexes,
+    decrypt_field,
+    encrypt_field,
+    mask_name,
+    mask_phone,
+    rotating,
+)
 from backend.integrations.service import record_event
 from backend.tickets import schemas as s
 from backend.tickets.models import (
@@ -226,8 +234,11 @@ def possible_duplicates(session: Session, principal: Principal, t: Ticket) -> li
     """Other tickets from the same phone within 30 days either side, among those the viewer may see."""
     if not t.caller_phone_hash:
         return []
+    # Mid-rotation the other tickets may hold the phone's hash under the old key or the new one.
+    hashes = blind_indexes(decrypt_field(t.caller_phone_enc), PHONE_INDEX) if rotating() and t.caller_phone_enc \
+        else [t.caller_phone_hash]
     stmt = scoped(select(Ticket), principal).where(
-        Ticket.caller_phone_hash == t.caller_phone_hash, Ticket.id != t.id,
+        Ticket.caller_phone_hash.in_(hashes), Ticket.id != t.id,
         Ticket.created_at >= t.created_at - DUPLICATE_WINDOW, Ticket.created_at <= t.created_at + DUPLICATE_WINDOW,
     ).order_by(Ticket.created_at.desc()).limit(10)
     return [s.DuplicatePublic(id=o.id, number=o.number, status=o.status, category=o.category,
