@@ -22,6 +22,10 @@ from backend.core.security import decode_access_token
 MAX_KEY_LENGTH = 200
 # How long a retry waits for the first request with the same key to finish before answering 409.
 WAIT_SECONDS = 10.0
+# A claim older than this that never committed belongs to a process that is gone (a request waits at most the
+# admission time limit, then runs in seconds): a resend takes it over and runs.
+LEASE_SECONDS = 120.0
+SCOPE_KEY = "halfsky.idempotency"
 POLL_SECONDS = 0.1
 _BOUNDARY = re.compile(rb"boundary=([^;\s]+)")
 _NOT_KEPT = {401, 403, 413, 429}
@@ -91,9 +95,10 @@ class IdempotencyMiddleware:
         db: Database = scope["app"].state.db
         request_hash = _request_hash(scope, body, headers.get(b"content-type", b""))
         claimed = await _in_thread(_claim, db, subject, key, scope, request_hash)
-        if claimed is not True:
-            await self._answer_existing(send, db, subject, key, request_hash)
+        if claimed is not True and not await self._answer_existing(send, db, subject, key, request_hash):
             return
+        # The unit of work marks the key `committed` in the same transaction as the request's own writes.
+        scope[SCOPE_KEY] = (subject, key)
 
         captured: dict = {"status": 500, "headers": [], "body": b""}
 
@@ -127,29 +132,39 @@ class IdempotencyMiddleware:
         else:
             await _in_thread(_store, db, subject, key, captured)
 
-    async def _answer_existing(self, send: Send, db: Database, subject: str, key: str, request_hash: str) -> None:
+    async def _answer_existing(self, send: Send, db: Database, subject: str, key: str, request_hash: str) -> bool:
+        """Answer a resend from what the first submission left; True: the caller takes the claim over and runs it."""
         waited = 0.0
         while True:
             row = await _in_thread(_load, db, subject, key)
             if row is None:
                 await _send_plain(send, *_problem(409, "idempotency-in-progress", "请求正在处理",
                                                   "相同 Idempotency-Key 的请求刚刚失败,请重试"))
-                return
+                return False
             if row.request_hash != request_hash:
                 await _send_plain(send, *_problem(422, "idempotency-key-reused", "Idempotency-Key 已用于其他内容",
                                                   "同一个 Idempotency-Key 不能用于不同的提交内容"))
-                return
+                return False
             if row.status == "done":
                 extra = [(b"idempotent-replayed", b"true")]
                 if row.response_location:
                     extra.append((b"location", row.response_location.encode()))
                 await _send_plain(send, row.response_status, row.response_body or b"",
                                   (row.response_type or "application/json").encode(), extra)
-                return
+                return False
+            if row.status == "committed":
+                # Its writes committed but the process stopped before the answer was kept: never run it again.
+                await _send_plain(send, *_problem(409, "idempotency-completed", "已经提交成功",
+                                                  "这次提交已经保存(服务器当时中断,没能留下回执),请刷新查看,不要重复提交"))
+                return False
+            if row.created_at < utcnow() - timedelta(seconds=LEASE_SECONDS) and \
+                    await _in_thread(_take_over, db, row.id, row.created_at):
+                # Claimed long ago and never committed: the process that claimed it is gone, nothing was written.
+                return True
             if waited >= WAIT_SECONDS:
                 await _send_plain(send, *_problem(409, "idempotency-in-progress", "请求正在处理",
                                                   "相同的提交正在处理中,请稍后再试"))
-                return
+                return False
             await asyncio.sleep(POLL_SECONDS)
             waited += POLL_SECONDS
 
@@ -192,10 +207,31 @@ def _load(db: Database, subject: str, key: str) -> IdempotencyKey | None:
         ).first()
 
 
+def _take_over(db: Database, key_id: int, claimed_at) -> bool:
+    with db.session(write=True) as session:
+        return session.execute(
+            sa.update(IdempotencyKey)
+            .where(IdempotencyKey.id == key_id, IdempotencyKey.status == "in_progress",
+                   IdempotencyKey.created_at == claimed_at)
+            .values(created_at=utcnow())
+        ).rowcount == 1
+
+
 def _release(db: Database, subject: str, key: str) -> None:
+    # Only a claim whose request wrote nothing: a committed one stays, so its resend is never run twice.
     with db.session(write=True) as session:
         session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.subject == subject,
-                                                        IdempotencyKey.key == key))
+                                                        IdempotencyKey.key == key,
+                                                        IdempotencyKey.status == "in_progress"))
+
+
+def mark_committed(session, claim: tuple[str, str]) -> None:
+    """Called by the unit of work inside the request's transaction: these writes and this mark commit together."""
+    subject, key = claim
+    session.execute(sa.update(IdempotencyKey)
+                    .where(IdempotencyKey.subject == subject, IdempotencyKey.key == key,
+                           IdempotencyKey.status == "in_progress")
+                    .values(status="committed"))
 
 
 def _store(db: Database, subject: str, key: str, captured: dict) -> None:

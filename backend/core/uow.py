@@ -28,6 +28,8 @@ from sqlmodel import Session
 from backend.core.config import get_settings
 from backend.core.db import Database
 from backend.core.errors import Overloaded, is_busy_database
+from backend.core.idempotency import SCOPE_KEY as IDEMPOTENCY_SCOPE_KEY
+from backend.core.idempotency import mark_committed
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _REQUEST_PARAM = "_unit_of_work_request"
@@ -52,12 +54,13 @@ class PendingPrincipal:
 class UnitOfWork:
     """The request's database work: its session, the token claims to check and the permissions to hold."""
 
-    __slots__ = ("db", "write", "ip", "claims", "_session", "principal")
+    __slots__ = ("db", "write", "ip", "claims", "_session", "principal", "idempotency")
 
-    def __init__(self, db: Database, write: bool, ip: str | None):
+    def __init__(self, db: Database, write: bool, ip: str | None, idempotency: tuple[str, str] | None = None):
         self.db = db
         self.write = write
         self.ip = ip
+        self.idempotency = idempotency
         self.claims: dict[str, Any] | None = None
         self._session: Session | None = None
         self.principal = None
@@ -81,7 +84,10 @@ class UnitOfWork:
                 self.principal = principal_from_claims(session, self.claims)
                 session.info["principal"] = self.principal
                 kwargs = {k: self.principal if isinstance(v, PendingPrincipal) else v for k, v in kwargs.items()}
-            return handler(**kwargs)
+            result = handler(**kwargs)
+            if self.idempotency is not None:
+                mark_committed(session, self.idempotency)
+            return result
 
 
 def writes(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -102,7 +108,7 @@ def unit_of_work(request: Request) -> UnitOfWork:
     uow = request.scope.get("halfsky.uow")
     if uow is None:
         uow = UnitOfWork(request.app.state.db, request.method not in _SAFE_METHODS,
-                         request.client.host if request.client else None)
+                         request.client.host if request.client else None, request.scope.get(IDEMPOTENCY_SCOPE_KEY))
         request.scope["halfsky.uow"] = uow
     return uow
 

@@ -86,3 +86,52 @@ def test_a_refused_login_is_not_replayed_after_the_token_is_renewed(admin, tree,
     again = admin.post(B, json=body, headers={"Idempotency-Key": "offline-1"})
     assert again.status_code == 201 and "idempotent-replayed" not in again.headers
     assert _count(session, "离线村") == 1
+
+
+def _claim_row(admin, session, key: str, body: dict, **fields) -> None:
+    session.add(IdempotencyKey(subject=f"user:{admin.account.id}", key=key, method="POST", path=B,
+                               request_hash=idempotency._request_hash(
+                                   {"method": "POST", "path": B, "query_string": b""},
+                                   admin.client.build_request("POST", B, json=body).content, b"application/json"),
+                               **fields))
+    session.commit()
+
+
+def test_a_claim_left_by_a_process_that_died_before_committing_is_taken_over(admin, tree, session):
+    from datetime import timedelta
+
+    from backend.core.db import utcnow
+
+    body = {"name": "断电村", "kind": "village", "parent_id": tree.town_a.id}
+    _claim_row(admin, session, "crashed", body,
+               created_at=utcnow() - timedelta(seconds=idempotency.LEASE_SECONDS + 60))
+    r = admin.post(B, json=body, headers={"Idempotency-Key": "crashed"})
+    assert r.status_code == 201 and "idempotent-replayed" not in r.headers
+    assert _count(session, "断电村") == 1
+    again = admin.post(B, json=body, headers={"Idempotency-Key": "crashed"})
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert _count(session, "断电村") == 1
+
+
+def test_writes_and_their_key_commit_together_so_a_lost_answer_is_never_run_twice(admin, tree, session, monkeypatch):
+    body = {"name": "回执丢失村", "kind": "village", "parent_id": tree.town_a.id}
+    # The process stops after the request's transaction committed, before the answer was kept.
+    monkeypatch.setattr(idempotency, "_store", lambda *args: None)
+    assert admin.post(B, json=body, headers={"Idempotency-Key": "lost"}).status_code == 201
+    monkeypatch.undo()
+    session.expire_all()
+    row = session.exec(select(IdempotencyKey).where(IdempotencyKey.key == "lost")).one()
+    assert row.status == "committed"
+    r = admin.post(B, json=body, headers={"Idempotency-Key": "lost"})
+    assert r.status_code == 409 and r.json()["type"].endswith("idempotency-completed")
+    assert "已经保存" in r.json()["detail"]
+    assert _count(session, "回执丢失村") == 1
+
+
+def test_a_refused_submission_leaves_its_key_unmarked(admin, tree, session):
+    """A 4xx wrote nothing: its key is not marked committed (the refusal itself is what a resend replays)."""
+    bad = {"name": "重名", "kind": "village", "parent_id": 999_999}
+    assert admin.post(B, json=bad, headers={"Idempotency-Key": "refused"}).status_code in (404, 422)
+    session.expire_all()
+    row = session.exec(select(IdempotencyKey).where(IdempotencyKey.key == "refused")).one()
+    assert row.status == "done"
