@@ -23,6 +23,7 @@ import contextlib
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -248,6 +250,15 @@ class Server:
     base: str
     database_url: str
     log: Path
+    start: Any  # () -> None: start the server again, e.g. after `kill -9`
+    procs: list[subprocess.Popen]
+
+    def kill(self) -> None:
+        """`kill -9` of the server and its worker processes, as a power cut would."""
+        for proc in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
 
 
 def _halfsky_env(url: str, directory: Path) -> dict[str, str]:
@@ -278,7 +289,7 @@ def served(kind: str, *, workers: int | None = None, pg_server: str = PG_SERVER,
     directory = Path(tempfile.mkdtemp(prefix="halfsky-load-"))
     url = fresh_database(kind, directory, pg_server, template)
     env = {**_halfsky_env(url, directory), **(env or {})}
-    proc = None
+    procs: list[subprocess.Popen] = []
     try:
         if template is None:
             subprocess.run([HALFSKY, "migrate"], env=env, cwd=directory, check=True, capture_output=True)
@@ -287,27 +298,34 @@ def served(kind: str, *, workers: int | None = None, pg_server: str = PG_SERVER,
         cmd = [HALFSKY, "serve", "--host", "127.0.0.1", "--port", str(port)]
         if workers:
             cmd += ["--workers", str(workers)]
-        log = open(directory / "serve.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(cmd, env=env, cwd=directory, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((directory / "serve.log").read_text())
-            time.sleep(0.2)
-        yield Server(base, url, directory / "serve.log")
+
+        def start() -> None:
+            with open(directory / "serve.log", "ab") as log:
+                # Its own process group, so a kill reaches uvicorn's worker processes too.
+                procs.append(subprocess.Popen(cmd, env=env, cwd=directory, stdout=log, stderr=subprocess.STDOUT,
+                                              start_new_session=True))
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if procs[-1].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((directory / "serve.log").read_text())
+                time.sleep(0.2)
+
+        start()
+        yield Server(base, url, directory / "serve.log", start, procs)
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        for running in procs:
+            if running.poll() is None:
+                os.killpg(running.pid, signal.SIGTERM)
+                try:
+                    running.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(running.pid, signal.SIGKILL)
         drop_database(url, pg_server)
         shutil.rmtree(directory, ignore_errors=True)
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lock_minutes: int = 15
     idempotency_hours: int = 48
+    # A key claimed longer ago than this that never committed belongs to a process that is gone (a request waits
+    # at most the admission time limit, then runs in seconds): a resend takes it over and runs.
+    idempotency_lease_seconds: float = 120.0
     media_dir: Path = VAR_DIR / "media"
     # s3://BUCKET[/PREFIX] keeps photos in an S3-compatible bucket (AWS_ENDPOINT_URL etc.), shared by every machine.
     media_url: str = ""

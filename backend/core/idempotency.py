@@ -22,9 +22,6 @@ from backend.core.security import decode_access_token
 MAX_KEY_LENGTH = 200
 # How long a retry waits for the first request with the same key to finish before answering 409.
 WAIT_SECONDS = 10.0
-# A claim older than this that never committed belongs to a process that is gone (a request waits at most the
-# admission time limit, then runs in seconds): a resend takes it over and runs.
-LEASE_SECONDS = 120.0
 SCOPE_KEY = "halfsky.idempotency"
 POLL_SECONDS = 0.1
 _BOUNDARY = re.compile(rb"boundary=([^;\s]+)")
@@ -157,7 +154,8 @@ class IdempotencyMiddleware:
                 await _send_plain(send, *_problem(409, "idempotency-completed", "已经提交成功",
                                                   "这次提交已经保存(服务器当时中断,没能留下回执),请刷新查看,不要重复提交"))
                 return False
-            if row.created_at < utcnow() - timedelta(seconds=LEASE_SECONDS) and \
+            lease = timedelta(seconds=get_settings().idempotency_lease_seconds)
+            if row.created_at < utcnow() - lease and \
                     await _in_thread(_take_over, db, row.id, row.created_at):
                 # Claimed long ago and never committed: the process that claimed it is gone, nothing was written.
                 return True

@@ -108,3 +108,63 @@ def test_logins_refreshes_and_reveals_at_once_count_every_write(demo_template):
     assert sorted(seen["refreshes"]) == [200] + [401] * 5
     assert reused >= 1
     assert "Traceback" not in log
+
+
+def test_kill_9_of_the_server_among_writing_phones_loses_nothing_and_stores_nothing_twice(demo_template):
+    """Phones resend each form with its Idempotency-Key until they get an answer, as the outbox does; the
+    server is killed with SIGKILL in the middle and started again. Every form ends stored exactly once."""
+    import time
+    import uuid
+
+    import httpx
+    import sqlalchemy as sa
+
+    from backend.core.db import make_engine
+
+    async def phones(server) -> tuple[set[str], set[str]]:
+        sent: set[str] = set()
+        acknowledged: set[str] = set()
+        async with httpx.AsyncClient(base_url=server.base, timeout=10) as http:
+            token = (await http.post("/api/v1/auth/token", data={
+                "grant_type": "password", "username": "village.rep", "password": load.PASSWORD})).json()["access_token"]
+            stop = time.monotonic() + 5
+
+            async def phone(i: int) -> None:
+                n = 0
+                while time.monotonic() < stop:
+                    n += 1
+                    title, key = f"crash-{i}-{n}", uuid.uuid4().hex
+                    sent.add(title)
+                    for _ in range(300):
+                        try:
+                            r = await http.post("/api/v1/activities", json={"type": "health_talk", "title": title},
+                                                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key})
+                        except httpx.HTTPError:
+                            await asyncio.sleep(0.1)
+                            continue
+                        kind = r.json().get("type", "") if r.status_code == 409 else ""
+                        if r.status_code == 201 or kind.endswith("idempotency-completed"):
+                            acknowledged.add(title)
+                            break
+                        assert r.status_code == 503 or kind.endswith("idempotency-in-progress"), r.text
+                        await asyncio.sleep(0.1)
+
+            async def power_cut() -> None:
+                await asyncio.sleep(1.5)
+                await asyncio.to_thread(server.kill)
+                await asyncio.to_thread(server.start)
+
+            await asyncio.gather(*(phone(i) for i in range(8)), power_cut())
+        return sent, acknowledged
+
+    with load.served(KIND, pg_server=PG_SERVER, template=demo_template,
+                     env={"IDEMPOTENCY_LEASE_SECONDS": "2"}) as server:
+        sent, acknowledged = asyncio.run(phones(server))
+        engine = make_engine(server.database_url, pool_size=1)
+        with engine.connect() as conn:
+            stored = dict(conn.execute(sa.text(
+                "SELECT title, count(*) FROM activity WHERE title LIKE 'crash-%' GROUP BY title")).all())
+        engine.dispose()
+    assert len(sent) > 16
+    assert acknowledged == sent
+    assert stored == dict.fromkeys(sent, 1)

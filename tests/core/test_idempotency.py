@@ -72,6 +72,7 @@ def test_a_refused_login_is_not_replayed_after_the_token_is_renewed(admin, tree,
     from jose import jwt
 
     from backend.core.config import get_settings
+    from backend.core.config import get_settings
     from backend.core.db import utcnow
 
     settings = get_settings()
@@ -100,11 +101,12 @@ def _claim_row(admin, session, key: str, body: dict, **fields) -> None:
 def test_a_claim_left_by_a_process_that_died_before_committing_is_taken_over(admin, tree, session):
     from datetime import timedelta
 
+    from backend.core.config import get_settings
     from backend.core.db import utcnow
 
     body = {"name": "断电村", "kind": "village", "parent_id": tree.town_a.id}
     _claim_row(admin, session, "crashed", body,
-               created_at=utcnow() - timedelta(seconds=idempotency.LEASE_SECONDS + 60))
+               created_at=utcnow() - timedelta(seconds=get_settings().idempotency_lease_seconds + 60))
     r = admin.post(B, json=body, headers={"Idempotency-Key": "crashed"})
     assert r.status_code == 201 and "idempotent-replayed" not in r.headers
     assert _count(session, "断电村") == 1
