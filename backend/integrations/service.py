@@ -88,11 +88,19 @@ def readable_types(principal: Principal) -> list[str]:
     return [t for t, permission in EVENT_TYPES.items() if principal.can(permission)]
 
 
+# On PostgreSQL ids are taken before commit, so a slower transaction can commit a smaller id after a poller
+# moved past it; the poll shows events once they are this old, longer than any transaction that writes events.
+# SQLite has one writer at a time: its ids commit in order.
+POLL_SETTLE = timedelta(seconds=5)
+
+
 def list_events(session: Session, principal: Principal, *, after: int, types: list[str] | None,
                 limit: int) -> list[Event]:
     allowed = readable_types(principal)
     wanted = [t for t in (types or allowed) if t in allowed]
     stmt = scoped(select(Event), principal).where(Event.id > after, Event.type.in_(wanted))
+    if session.get_bind().dialect.name == "postgresql" and POLL_SETTLE:
+        stmt = stmt.where(Event.occurred_at <= utcnow() - POLL_SETTLE)
     return list(session.exec(stmt.order_by(Event.id).limit(limit)).all())
 
 
