@@ -52,7 +52,6 @@ class Settings(BaseSettings):
     media_dir: Path = VAR_DIR / "media"
     # s3://BUCKET[/PREFIX] keeps photos in an S3-compatible bucket (AWS_ENDPOINT_URL etc.), shared by every machine.
     media_url: str = ""
-    sweep_interval_seconds: int = 300
     # Threads per process for request units of work; see bench/README.md for why it is small.
     worker_threads: int = 4
     # Connections per process; by default the request threads plus a few for idempotency keys and tasks,
