@@ -149,12 +149,14 @@ class IdempotencyMiddleware:
                 await _send_plain(send, row.response_status, row.response_body or b"",
                                   (row.response_type or "application/json").encode(), extra)
                 return False
-            if row.status == "committed":
+            lease = timedelta(seconds=get_settings().idempotency_lease_seconds)
+            # Committed, answer not kept yet: its process keeps it a moment after the caller got it (a resend
+            # through another process can come first), so wait; if it never comes, the process stopped.
+            if row.status == "committed" and (waited >= WAIT_SECONDS or row.created_at < utcnow() - lease):
                 # Its writes committed but the process stopped before the answer was kept: never run it again.
                 await _send_plain(send, *_problem(409, "idempotency-completed", "已经提交成功",
                                                   "这次提交已经保存(服务器当时中断,没能留下回执),请刷新查看,不要重复提交"))
                 return False
-            lease = timedelta(seconds=get_settings().idempotency_lease_seconds)
             if row.created_at < utcnow() - lease and \
                     await _in_thread(_take_over, db, row.id, row.created_at):
                 # Claimed long ago and never committed: the process that claimed it is gone, nothing was written.

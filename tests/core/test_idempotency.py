@@ -72,7 +72,6 @@ def test_a_refused_login_is_not_replayed_after_the_token_is_renewed(admin, tree,
     from jose import jwt
 
     from backend.core.config import get_settings
-    from backend.core.config import get_settings
     from backend.core.db import utcnow
 
     settings = get_settings()
@@ -124,10 +123,33 @@ def test_writes_and_their_key_commit_together_so_a_lost_answer_is_never_run_twic
     session.expire_all()
     row = session.exec(select(IdempotencyKey).where(IdempotencyKey.key == "lost")).one()
     assert row.status == "committed"
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.3)
     r = admin.post(B, json=body, headers={"Idempotency-Key": "lost"})
     assert r.status_code == 409 and r.json()["type"].endswith("idempotency-completed")
     assert "已经保存" in r.json()["detail"]
     assert _count(session, "回执丢失村") == 1
+
+
+def test_a_resend_that_overtakes_the_kept_answer_waits_for_it(admin, tree, session, monkeypatch):
+    """Behind a load balancer the caller has its answer, and resends through another process, a moment before
+    the first process has kept that answer: the resend replays it, not "saved without a receipt"."""
+    import threading
+
+    body = {"name": "抢先重发村", "kind": "village", "parent_id": tree.town_a.id}
+    store = idempotency._store
+    kept = threading.Event()
+
+    def store_late(*args):
+        threading.Timer(0.5, lambda: (store(*args), kept.set())).start()
+
+    monkeypatch.setattr(idempotency, "_store", store_late)
+    first = admin.post(B, json=body, headers={"Idempotency-Key": "overtaken"})
+    assert first.status_code == 201
+    monkeypatch.setattr(idempotency, "_store", store)
+    r = admin.post(B, json=body, headers={"Idempotency-Key": "overtaken"})
+    assert kept.wait(5)
+    assert r.status_code == 201 and r.headers["idempotent-replayed"] == "true" and r.json()["id"] == first.json()["id"]
+    assert _count(session, "抢先重发村") == 1
 
 
 def test_a_refused_submission_leaves_its_key_unmarked(admin, tree, session):
