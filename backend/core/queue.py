@@ -285,10 +285,19 @@ def procrastinate_app(db: Database, conninfo: str):
     @app.task(name="queue.retry_stalled", queue=QUEUE, pass_context=True)
     async def retry_stalled(context, timestamp: int) -> None:
         """A worker killed mid-job stops its heartbeat: its jobs go back to the queue."""
+        from procrastinate.exceptions import UniqueViolation
+        from procrastinate.jobs import Status
+
         manager = context.app.job_manager
         for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
             log.warning("re-queueing job %s (%s) of a stalled worker", job.id, job.task_name)
-            await manager.retry_job(job)
+            try:
+                await manager.retry_job(job)
+            except UniqueViolation:
+                # A run with the same queueing lock already waits and will do this work: end this one, or it
+                # would stay `doing` and fail every check (and the jobs after it) for as long as that one waits.
+                log.warning("job %s (%s): a run with its queueing lock already waits", job.id, job.task_name)
+                await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
 
     @app.periodic(cron="17 * * * *", periodic_id="queue.remove_old_jobs")
     @app.task(name="queue.remove_old_jobs", queue=QUEUE, pass_context=True)
