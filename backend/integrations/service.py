@@ -79,8 +79,10 @@ def record_event(session: Session, type: str, branch_id: int, data: dict[str, An
     return event
 
 
-def defer_delivery(session: Session, subscription_id: int, run_at: datetime | None = None) -> None:
-    queue.defer(session, DELIVER_TASK, run_at=run_at, queueing_lock=f"{DELIVER_TASK}:{subscription_id}",
+def defer_delivery(session: Session, subscription_id: int, run_at: datetime | None = None, *,
+                   lock: str = "") -> None:
+    """Queue the subscription's delivery run; at most one waits per `lock` (a retry waits apart from new work)."""
+    queue.defer(session, DELIVER_TASK, run_at=run_at, queueing_lock=f"{DELIVER_TASK}:{subscription_id}{lock}",
                 subscription_id=subscription_id)
 
 
@@ -153,8 +155,12 @@ def update_subscription(session: Session, principal: Principal, sub_id: int,
         sub.previous_secret_expires_at = utcnow() + SECRET_OVERLAP
     sub.updated_at = utcnow()
     session.flush()
-    if sub.is_active:
-        defer_delivery(session, sub.id)
+    if sub.is_active and ("url" in changes or changes.get("is_active")):
+        # A fixed address or a subscription switched back on is tried now, not at the end of its backoff.
+        session.execute(sa.update(WebhookDelivery).where(
+            WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == DeliveryStatus.pending)
+            .values(next_attempt_at=utcnow()))
+        defer_delivery(session, sub.id, lock=":now")
     return to_public(session, sub, secret=secret)
 
 

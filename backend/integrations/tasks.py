@@ -85,8 +85,20 @@ def deliver_subscription(db: Database, subscription_id: int) -> int:
                 _release(db, subscription_id, owner)
             # Look again after letting go: an event committed while we held the lease may have found it taken.
             if not more and not _has_due(db, subscription_id):
-                break
+                return delivered
+    _come_back_after_lease(db, subscription_id)
     return delivered
+
+
+def _come_back_after_lease(db: Database, sub_id: int) -> None:
+    """Another loop holds the subscription, alive or dead: if work is due, try again when its lease runs out."""
+    if not _has_due(db, sub_id):
+        return
+    with db.session(write=True) as session:
+        lease_until = session.execute(select(WebhookSubscription.lease_until).where(
+            WebhookSubscription.id == sub_id)).scalar_one_or_none()
+        # Its own queueing lock, so new events still queue an immediate run meanwhile.
+        defer_delivery(session, sub_id, run_at=(lease_until or utcnow()) + timedelta(seconds=1), lock=":lease")
 
 
 def _has_due(db: Database, sub_id: int) -> bool:

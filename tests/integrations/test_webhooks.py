@@ -155,3 +155,16 @@ def test_a_slow_receiver_never_slows_a_request(admin, login, tree, receiver, new
     started = time.monotonic()
     new_ticket(operator)
     assert time.monotonic() - started < 2 and receiver.received == []
+
+
+def test_a_fixed_url_is_tried_at_once_not_at_the_end_of_its_backoff(admin, login, tree, db, receiver, new_ticket):
+    sub = subscribe(admin, "http://127.0.0.1:9/nothing-listens-here")
+    new_ticket(login("hotline_operator", tree.county))
+    run_due_now(db)
+    [waiting] = deliveries(admin, sub["id"])
+    assert waiting["attempts"] == 1 and waiting["next_attempt_at"]
+    r = admin.patch(f"/api/v1/webhooks/subscriptions/{sub['id']}", json={"url": receiver.url})
+    assert r.status_code == 200
+    run_due_now(db)
+    assert len(receiver.received) == 1
+    assert deliveries(admin, sub["id"])[0]["status"] == "delivered"
