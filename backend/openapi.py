@@ -95,6 +95,9 @@ def problem_schema(document: dict) -> dict:
     from backend.core.schemas import Problem
 
     schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    # `errors` and `allowed` come with some problems only: no default, so generated clients make them optional.
+    for prop in schema["properties"].values():
+        prop.pop("default", None)
     components = document.setdefault("components", {}).setdefault("schemas", {})
     components.update(schema.pop("$defs", {}))
     components["Problem"] = schema

@@ -3730,17 +3730,15 @@ export interface components {
             /**
              * Allowed
              * @description 409 invalid-transition:当前允许的操作
-             * @default null
              */
-            allowed: string[] | null;
+            allowed?: string[] | null;
             /** Detail */
             detail: string;
             /**
              * Errors
              * @description 422:每个出错字段及其说明
-             * @default null
              */
-            errors: components["schemas"]["FieldError"][] | null;
+            errors?: components["schemas"]["FieldError"][] | null;
             /** Status */
             status: number;
             /** Title */
