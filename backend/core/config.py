@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 VAR_DIR = Path("var")
 DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'halfsky.db'}"
 MIN_SECRET_LENGTH = 32
-# Connections beyond the request threads: idempotency keys (two threads) and background tasks.
+# Connections beyond the request threads: idempotency keys (two threads) and the two tasks a serve process runs.
 SIDE_CONNECTIONS = 4
 KNOWN_WEAK_KEYS = {"changeme", "secret", "dev", "development", "halfsky"}
 

@@ -9,17 +9,13 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from backend.core.db import Database, utcnow
+from backend.core.db import utcnow
 from backend.core.errors import Forbidden, Unauthorized
 from backend.core.scope import Principal
 from backend.core.security import decode_access_token
 from backend.core.uow import PendingPrincipal, unit_of_work
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
-
-
-async def get_db(request: Request) -> Database:
-    return request.app.state.db
 
 
 async def get_session(request: Request) -> Session:

@@ -322,6 +322,11 @@ async def run_procrastinate_worker(db: Database, conninfo: str, *, concurrency: 
 # ---------------------------------------------------------------- one entry for serve and worker
 
 
+# Tasks at once in a `halfsky serve` process: they share its connections with the requests
+# (core.config.SIDE_CONNECTIONS counts them); `halfsky worker` processes run more.
+EMBEDDED_CONCURRENCY = 2
+
+
 class EmbeddedRunner:
     """What `halfsky serve` starts in its lifespan: the SQLite runner, or an embedded procrastinate worker."""
 
@@ -336,7 +341,7 @@ class EmbeddedRunner:
             self.sqlite.start()
         else:
             self.task = asyncio.create_task(run_procrastinate_worker(
-                self.db, self.conninfo, install_signal_handlers=False))
+                self.db, self.conninfo, concurrency=EMBEDDED_CONCURRENCY, install_signal_handlers=False))
 
     async def stop(self) -> None:
         if self.sqlite:

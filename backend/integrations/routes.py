@@ -1,11 +1,12 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from sqlmodel import select
 
 from backend.core.deps import SessionDep, perm
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
 from backend.core.scope import get_scoped, scoped
+from backend.core.uow import Router
 from backend.integrations import service
 from backend.integrations import tasks as _tasks  # noqa: F401  (registers the delivery tasks)
 from backend.integrations.models import WebhookDelivery, WebhookSubscription
@@ -21,11 +22,6 @@ from backend.integrations.schemas import (
     WebhookSubscriptionPublic,
     WebhookSubscriptionUpdate,
 )
-
-try:  # the request model's one-hop unit of work (issue 9), once it is in the tree
-    from backend.core.uow import Router
-except ImportError:
-    Router = APIRouter
 
 EventsRead = perm("events:read")
 WebhooksAdmin = perm("webhooks:admin")

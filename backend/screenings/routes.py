@@ -3,15 +3,14 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
+from fastapi import File, Form, Query, UploadFile
 from fastapi.responses import Response
 from sqlmodel import select
 
 import backend.screenings.tasks  # noqa: F401  (registers the overdue sweep)
 from backend.branches.models import Branch
 from backend.core import audit
-from backend.core.db import Database
-from backend.core.deps import SessionDep, get_db, perm
+from backend.core.deps import SessionDep, perm
 from backend.core.paging import (
     LIST_RESPONSES,
     XLSX_FILE_RESPONSES,
@@ -87,7 +86,6 @@ ScreeningsBatch, ScreeningsStats = perm("screenings:batch"), perm("screenings:st
 FollowUpsRead, FollowUpsWrite = perm("followups:read"), perm("followups:write")
 AidRead, AidWrite, AidVerify, AidApprove = perm("aid:read"), perm("aid:write"), perm("aid:verify"), perm("aid:approve")
 PiiRead = perm("pii:read")
-DbDep = Annotated[Database, Depends(get_db)]
 Under = Annotated[int | None, Query(description="只看某组织及其全部下级")]
 
 women_router = Router(prefix="/women", tags=["women"])
@@ -105,8 +103,8 @@ def _branch_or_own(session, principal: Principal, branch_id: int | None) -> Bran
 
 
 
-def _start_import(request: Request, response: Response, session, principal: Principal, background: BackgroundTasks,
-                  file: UploadFile, kind: str, branch_id: int | None) -> JobPublic:
+def _start_import(response: Response, session, principal: Principal, file: UploadFile, kind: str,
+                  branch_id: int | None) -> JobPublic:
     data = file.file.read(imports.MAX_UPLOAD_BYTES + 1)
     imports.check_upload(data, file.filename)
     imports.check_header(data, "women" if kind == imports.WOMEN_JOB else "results")
@@ -170,11 +168,11 @@ def women_import_template(principal: WomenWrite):
 
 
 @women_router.post("/imports", response_model=JobPublic, status_code=202)
-def import_women(request: Request, response: Response, session: SessionDep, principal: WomenWrite, background: BackgroundTasks,
-                       file: Annotated[UploadFile, File(description="按模板填写的 .xlsx")],
-                       branch_id: Annotated[int | None, Form(description="未填组织代码的行登记到这里")] = None):
+def import_women(response: Response, session: SessionDep, principal: WomenWrite,
+                 file: Annotated[UploadFile, File(description="按模板填写的 .xlsx")],
+                 branch_id: Annotated[int | None, Form(description="未填组织代码的行登记到这里")] = None):
     """Upload a village list; it is imported as a job (poll `GET /jobs/{id}`)."""
-    return _start_import(request, response, session, principal, background, file, imports.WOMEN_JOB, branch_id)
+    return _start_import(response, session, principal, file, imports.WOMEN_JOB, branch_id)
 
 
 @women_router.get("/{woman_id}", response_model=WomanPublic)
@@ -324,13 +322,11 @@ def results_import_template(principal: ScreeningsWrite):
 
 
 @records_router.post("/imports", response_model=JobPublic, status_code=202)
-def import_results(request: Request, response: Response, session: SessionDep, principal: ScreeningsWrite,
-                         background: BackgroundTasks,
-                         file: Annotated[UploadFile, File(description="按模板填写的 .xlsx")],
-                         branch_id: Annotated[int | None, Form(description="新登记妇女未填组织代码时的组织")] = None):
+def import_results(response: Response, session: SessionDep, principal: ScreeningsWrite,
+                   file: Annotated[UploadFile, File(description="按模板填写的 .xlsx")],
+                   branch_id: Annotated[int | None, Form(description="新登记妇女未填组织代码时的组织")] = None):
     """Upload hospital results; imported as a job (poll `GET /jobs/{id}`, then download the failed rows)."""
-    return _start_import(request, response, session, principal, background, file, imports.RESULTS_JOB,
-                         branch_id)
+    return _start_import(response, session, principal, file, imports.RESULTS_JOB, branch_id)
 
 
 @records_router.get("/{record_id}", response_model=RecordPublic)
