@@ -52,9 +52,10 @@ class PendingPrincipal:
 
 
 class UnitOfWork:
-    """The request's database work: its session, the token claims to check and the permissions to hold."""
+    """The request's database work: its session, whether it writes, the token claims to check, and the
+    Idempotency-Key (if any) to mark committed with it."""
 
-    __slots__ = ("db", "write", "ip", "claims", "_session", "principal", "idempotency")
+    __slots__ = ("db", "write", "ip", "claims", "_session", "idempotency")
 
     def __init__(self, db: Database, write: bool, ip: str | None, idempotency: tuple[str, str] | None = None):
         self.db = db
@@ -63,7 +64,6 @@ class UnitOfWork:
         self.idempotency = idempotency
         self.claims: dict[str, Any] | None = None
         self._session: Session | None = None
-        self.principal = None
 
     @property
     def session(self) -> Session:
@@ -81,9 +81,9 @@ class UnitOfWork:
 
         with self.db.unit(self.session, write=self.write, guard=True) as session:
             if self.claims is not None:
-                self.principal = principal_from_claims(session, self.claims)
-                session.info["principal"] = self.principal
-                kwargs = {k: self.principal if isinstance(v, PendingPrincipal) else v for k, v in kwargs.items()}
+                principal = principal_from_claims(session, self.claims)
+                session.info["principal"] = principal
+                kwargs = {k: principal if isinstance(v, PendingPrincipal) else v for k, v in kwargs.items()}
             result = handler(**kwargs)
             if self.idempotency is not None:
                 mark_committed(session, self.idempotency)
