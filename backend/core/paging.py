@@ -181,10 +181,17 @@ def xlsx_bytes(rows: list[dict[str, Any]], columns: Sequence[Column], sheet: str
     ws = wb.create_sheet(sheet[:31])
     ws.append([c.label for c in columns])
     for row in rows:
-        ws.append([_cell(_dig(row, c.key), c, row) for c in columns])
+        # Control characters (anything a client typed) cannot be stored in a worksheet: drop them, not the export.
+        ws.append([_printable(_cell(_dig(row, c.key), c, row)) for c in columns])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _printable(value: Any) -> Any:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _dig(row: dict[str, Any], key: str) -> Any:
