@@ -70,10 +70,28 @@ function precompress(minBytes = 1024): Plugin {
   }
 }
 
+/**
+ * Vant's icon font names a CDN copy after its embedded one: drop it, so an icon never sends a phone to another
+ * host (with no signal, or behind the Content Security Policy, which names only our own origin).
+ */
+function noFontCdn(): Plugin {
+  const cdn = /,\s*url\(["']?(?:https?:)?\/\/at\.alicdn\.com[^)]*\)\s*format\(["']?woff["']?\)/g
+  return {
+    name: 'halfsky-no-font-cdn',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!/[\\/]vant[\\/].*\.css$/.test(id.split('?')[0])) return null
+      const stripped = code.replace(cdn, '')
+      return stripped === code ? null : { code: stripped, map: null }
+    },
+  }
+}
+
 const shell = phoneShell()
 
 export default defineConfig({
   plugins: [
+    noFontCdn(),
     vue(),
     // Element Plus and Vant components are imported where a template uses them, each with its own stylesheet:
     // the phone pages never load Element Plus, and an office page loads only the parts it shows.

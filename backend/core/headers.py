@@ -1,16 +1,16 @@
 """Browser security headers on every answer: the SPA, the API and the interactive docs.
 
 The SPA's policy allows only its own origin (no inline script; inline style attributes are set by the UI
-libraries), so injected markup cannot run code or send data elsewhere. One exception: Vant's icon font falls back
-from its embedded woff2 to at.alicdn.com, which Chromium loads (the phone pages' icons), so font-src names that host; answers can never be framed; HSTS is sent
-only over TLS (uvicorn takes the scheme from X-Forwarded-Proto behind a trusted proxy).
+libraries), so injected markup cannot run code or send data elsewhere (the build drops the CDN fallback of Vant's
+icon font, whose embedded copy is used); answers can never be framed; HSTS is sent only over TLS (uvicorn takes
+the scheme from X-Forwarded-Proto behind a trusted proxy).
 """
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 SPA_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-    "font-src 'self' data: https://at.alicdn.com http://at.alicdn.com; connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+    "font-src 'self' data:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 # JSON and files: nothing in an API answer is ever rendered as a page.
