@@ -31,7 +31,9 @@ def cmd_serve(args) -> None:
     from backend.main import create_app
 
     settings = get_settings()
-    logs = {"log_config": log_config(settings.log_level.upper()), "access_log": False}
+    # Idle keep-alive connections are kept longer than a client (or nginx, 60 s) keeps them, so a request sent on
+    # a connection never meets the server closing it at that moment (a dropped request for the caller).
+    options = {"log_config": log_config(settings.log_level.upper()), "access_log": False, "timeout_keep_alive": 75}
     if args.workers is None:
         args.workers = default_workers(settings.database_url)
     if args.workers > 1:
@@ -43,10 +45,10 @@ def cmd_serve(args) -> None:
 
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="halfsky-metrics-")
         uvicorn.run("backend.cli:served_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, proxy_headers=True, **logs)
+                    workers=args.workers, proxy_headers=True, **options)
         return
     uvicorn.run(create_app(run_periodic=not args.no_worker), host=args.host, port=args.port,
-                proxy_headers=True, **logs)
+                proxy_headers=True, **options)
 
 
 def default_workers(database_url: str) -> int:

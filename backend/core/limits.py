@@ -6,6 +6,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core.errors import PROBLEM_BASE, PROBLEM_JSON
 
+# Requests that carry no body pass straight through.
+_NO_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 class _TooLarge(Exception):
     pass
@@ -17,7 +20,7 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in _NO_BODY:
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length")
