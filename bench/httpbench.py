@@ -101,6 +101,23 @@ def wrk(url: str, token: str | None = None, seconds: float = 10, connections: in
             "errors": errors + (int(non_2xx.group(1)) if non_2xx else 0)}
 
 
+def run_on_databases(description: str, measure) -> None:
+    """The command line both per-request benches share: `measure(kind, seconds, connections)` on each database."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    os.environ.setdefault("SECRET_KEY", "bench-secret-" + "k" * 40)
+    os.environ.setdefault("PII_KEY", "bench-pii-" + "p" * 40)
+    lines: list[str] = []
+    for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
+        lines += [*measure(kind, args.seconds, args.connections), ""]
+    print("\n".join(lines))
+
+
 def row(name: str, result: dict[str, float], bare_rps: float) -> str:
     return (f"{name:34} {result['rps']:8.0f} req/s  {100 * result['rps'] / bare_rps:5.1f} % of bare  "
             f"p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  errors {result['errors']:.0f}")

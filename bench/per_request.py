@@ -10,15 +10,13 @@ measured before and after; the ratio is to their mean. Targets (issue "Real load
 with p95 < 50 ms, `/auth/me` >= 50 %, `/health` >= 80 %.
 """
 
-import argparse
-import os
 import sys
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from httpbench import bare_server, row, wrk  # noqa: E402
+from httpbench import bare_server, row, run_on_databases, wrk  # noqa: E402
 from load import PASSWORD, served  # noqa: E402
 
 LISTS = ("tickets", "screenings", "activities", "women")
@@ -57,17 +55,7 @@ def measure(kind: str, seconds: float, connections: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    args = parser.parse_args()
-    os.environ.setdefault("SECRET_KEY", "bench-secret-" + "k" * 40)
-    os.environ.setdefault("PII_KEY", "bench-pii-" + "p" * 40)
-    out = []
-    for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        out += measure(kind, args.seconds, args.connections) + [""]
-    print("\n".join(out))
+    run_on_databases(__doc__, measure)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ count them (capped), and answer JSON bytes.
 wrk drives each with 16 connections; the bare FastAPI reference is measured in the same run.
 """
 
-import argparse
 import os
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from httpbench import bare_server, free_port, row, wait_until_up, wrk  # noqa: E402
+from httpbench import bare_server, free_port, row, run_on_databases, wait_until_up, wrk  # noqa: E402
 from load import served  # noqa: E402
 
 APP = '''
@@ -132,15 +131,7 @@ def measure(kind: str, seconds: float, connections: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    args = parser.parse_args()
-    lines = []
-    for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        lines += measure(kind, args.seconds, args.connections) + [""]
-    print("\n".join(lines))
+    run_on_databases(__doc__, measure)
 
 
 if __name__ == "__main__":
