@@ -71,7 +71,7 @@ def test_logins_refreshes_and_reveals_at_once_count_every_write(demo_template):
                                                              "password": password})
 
             good = [login(name) for name in load.PEOPLE * 3]
-            bad = [login("village2.rep", "wrong-password-1") for _ in range(8)]
+            bad = [login("leader", "wrong-password-1") for _ in range(8)]
             answers = await asyncio.gather(*good, *bad)
             admin = (await login("county.admin")).json()
             headers = {"Authorization": f"Bearer {admin['access_token']}"}
@@ -95,7 +95,7 @@ def test_logins_refreshes_and_reveals_at_once_count_every_write(demo_template):
 
             failed = count("SELECT count(*) FROM audit_log WHERE action = 'login_failed'")
             locked = count('SELECT count(*) FROM "user" WHERE username = :u AND locked_until IS NOT NULL',
-                           u="village2.rep")
+                           u="leader")
             revealed = count("SELECT count(*) FROM audit_log WHERE action = 'reveal' AND entity_id = :id",
                              id=str(seen["woman"]))
             reused = count("SELECT count(*) FROM audit_log WHERE action = 'refresh_reuse'")
