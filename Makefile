@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 FE := frontend
 FE_DEPS := $(FE)/node_modules/.package-lock.json
 
-.PHONY: install upgrade run test lint openapi bench clean spa test-frontend test-contract
+.PHONY: install upgrade run test lint format openapi bench clean spa test-frontend test-contract
 
 # uv installs exactly what uv.lock pins (pyproject.toml stays the source); pip only fetches uv itself.
 UV_VERSION := 0.13.9
@@ -35,6 +35,7 @@ run: install spa
 ## make test: lint, the suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== again on PostgreSQL =="; TEST_DB=postgres $(BIN)/pytest; fi
 	$(MAKE) test-contract
@@ -44,8 +45,16 @@ test: install
 test-contract: install
 	$(BIN)/python -m tests.contract.check
 
-lint: install
+lint: install $(FE_DEPS)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd $(FE) && npx prettier --check .
+
+## make format: one style for the whole tree (ruff format, prettier)
+format: install $(FE_DEPS)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	cd $(FE) && npx prettier --write .
 
 openapi: install $(FE_DEPS)
 	$(BIN)/halfsky openapi
@@ -71,6 +80,7 @@ test-frontend: install spa
 	  && { diff -q src/api/schema.d.ts /tmp/halfsky-schema.$$$$.d.ts >/dev/null \
 	       || { rm -f /tmp/halfsky-schema.$$$$.d.ts; echo "src/api/schema.d.ts is stale: run make openapi"; exit 1; }; \
 	       rm -f /tmp/halfsky-schema.$$$$.d.ts; }
+	cd $(FE) && npx prettier --check .
 	cd $(FE) && npx vue-tsc --noEmit -p tsconfig.json
 	cd $(FE) && npx vitest run
 	cd $(FE) && node --test --test-concurrency=1 e2e/

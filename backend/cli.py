@@ -33,7 +33,11 @@ def cmd_serve(args) -> None:
     settings = get_settings()
     # Idle keep-alive connections are kept longer than a client (or nginx, 60 s) keeps them, so a request sent on
     # a connection never meets the server closing it at that moment (a dropped request for the caller).
-    options = {"log_config": log_config(settings.log_level.upper()), "access_log": False, "timeout_keep_alive": 75}
+    options = {
+        "log_config": log_config(settings.log_level.upper()),
+        "access_log": False,
+        "timeout_keep_alive": 75,
+    }
     if args.workers is None:
         args.workers = default_workers(settings.database_url)
     if args.workers > 1:
@@ -44,11 +48,23 @@ def cmd_serve(args) -> None:
             import tempfile
 
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="halfsky-metrics-")
-        uvicorn.run("backend.cli:served_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, proxy_headers=True, **options)
+        uvicorn.run(
+            "backend.cli:served_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            **options,
+        )
         return
-    uvicorn.run(create_app(run_periodic=not args.no_worker), host=args.host, port=args.port,
-                proxy_headers=True, **options)
+    uvicorn.run(
+        create_app(run_periodic=not args.no_worker),
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        **options,
+    )
 
 
 def default_workers(database_url: str) -> int:
@@ -98,8 +114,13 @@ def cmd_import_divisions(args) -> None:
             attach_to = session.exec(select(Branch).where(Branch.code == args.parent_code)).first()
             if attach_to is None:
                 sys.exit(f"no branch with code {args.parent_code}")
-        added = import_divisions(session, Path(args.directory), under=args.under, attach_to=attach_to,
-                                 progress=lambda f, n: print(f"{f}: {n} added", flush=True))
+        added = import_divisions(
+            session,
+            Path(args.directory),
+            under=args.under,
+            attach_to=attach_to,
+            progress=lambda f, n: print(f"{f}: {n} added", flush=True),
+        )
     print(json.dumps(added, ensure_ascii=False))
 
 
@@ -130,8 +151,12 @@ def cmd_create_admin(args) -> None:
             session.flush()
         else:
             sys.exit("give --branch-code (an imported branch) or --branch-name (a new root branch)")
-        user = User(username=args.username, display_name=args.display_name or args.username,
-                    role=Role.county_admin.value, password_hash=hash_password(password))
+        user = User(
+            username=args.username,
+            display_name=args.display_name or args.username,
+            role=Role.county_admin.value,
+            password_hash=hash_password(password),
+        )
         user.place_in(branch)
         session.add(user)
     print(f"county admin {args.username} created for {branch.name}")
@@ -155,7 +180,9 @@ def cmd_backup(args) -> None:
         path = backup(get_settings().database_url, Path(args.file))
     except BackupError as exc:
         sys.exit(str(exc))
-    print(f"backup written to {path} ({path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s)")
+    print(
+        f"backup written to {path} ({path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s)"
+    )
 
 
 def cmd_restore(args) -> None:
@@ -169,7 +196,9 @@ def cmd_restore(args) -> None:
         restore(get_settings().database_url, Path(args.file), force=args.force)
     except BackupError as exc:
         sys.exit(str(exc))
-    print(f"restored {args.file} in {time.perf_counter() - started:.1f} s; run `halfsky migrate` if this release is newer")
+    print(
+        f"restored {args.file} in {time.perf_counter() - started:.1f} s; run `halfsky migrate` if this release is newer"
+    )
 
 
 def cmd_rotate_pii_key(args) -> None:
@@ -184,7 +213,9 @@ def cmd_rotate_pii_key(args) -> None:
         print(json.dumps({"key_id": current_key_id(), "left": left}, ensure_ascii=False))
         sys.exit(1 if left else 0)
     if not get_settings().pii_old_keys:
-        print("note: PII_OLD_KEYS is empty; values under a key not configured cannot be read", file=sys.stderr)
+        print(
+            "note: PII_OLD_KEYS is empty; values under a key not configured cannot be read", file=sys.stderr
+        )
 
     def progress(table: str, last_id: int, rewritten: int) -> None:
         print(f"{table}: up to id {last_id}, {rewritten} rows re-keyed so far", flush=True)
@@ -192,7 +223,9 @@ def cmd_rotate_pii_key(args) -> None:
     report = rotate(db, batch_size=args.batch_size, progress=progress)
     print(json.dumps(report.__dict__, ensure_ascii=False, default=str))
     if report.left:
-        sys.exit("rows remain under another key (a process still running with the old PII_KEY?): run it again")
+        sys.exit(
+            "rows remain under another key (a process still running with the old PII_KEY?): run it again"
+        )
     print(f"every value is under key {report.key_id}: remove the old key from PII_OLD_KEYS and restart")
 
 
@@ -210,10 +243,19 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("serve", help="serve the API and the web app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--no-worker", "--no-sweep", dest="no_worker", action="store_true",
-                   help="run no background tasks in this process (separate `halfsky worker` processes run them)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="API processes (default: 1 on SQLite, one per core up to 4 on PostgreSQL)")
+    p.add_argument(
+        "--no-worker",
+        "--no-sweep",
+        dest="no_worker",
+        action="store_true",
+        help="run no background tasks in this process (separate `halfsky worker` processes run them)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="API processes (default: 1 on SQLite, one per core up to 4 on PostgreSQL)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run background tasks: imports, webhook deliveries, periodic upkeep")
@@ -223,7 +265,8 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="load the demo county into an empty database").set_defaults(func=cmd_demo)
     sub.add_parser("sweep", help="run the periodic tasks once (SLA escalation, clean-up)").set_defaults(
-        func=cmd_sweep)
+        func=cmd_sweep
+    )
 
     p = sub.add_parser("import-divisions", help="build branches from official division-code CSVs")
     p.add_argument("directory")
@@ -249,9 +292,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--force", action="store_true", help="replace a database that is not empty")
     p.set_defaults(func=cmd_restore)
 
-    p = sub.add_parser("rotate-pii-key", help="re-encrypt personal data and re-key its lookup hashes under PII_KEY")
+    p = sub.add_parser(
+        "rotate-pii-key", help="re-encrypt personal data and re-key its lookup hashes under PII_KEY"
+    )
     p.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
-    p.add_argument("--check", action="store_true", help="only count the rows not yet under PII_KEY (exit 1 if any)")
+    p.add_argument(
+        "--check", action="store_true", help="only count the rows not yet under PII_KEY (exit 1 if any)"
+    )
     p.set_defaults(func=cmd_rotate_pii_key)
 
     p = sub.add_parser("openapi", help="write the OpenAPI document")

@@ -25,7 +25,7 @@ GIVEN = "秀英桂英秀兰玉兰桂兰秀珍凤英玉梅凤兰丽华玉珍春�
 
 
 def demo_name(rng: random.Random) -> str:
-    given = GIVEN[rng.randrange(0, len(GIVEN) - 1, 2): ][:2]
+    given = GIVEN[rng.randrange(0, len(GIVEN) - 1, 2) :][:2]
     return rng.choice(SURNAMES) + (given if rng.random() < 0.8 else given[0])
 
 
@@ -80,8 +80,13 @@ def _decorate_branches(session: Session, rng: random.Random, branches: list[Bran
             flags = [rng.random() < 0.8 for _ in range(6)]
             b.womens_home = {
                 "venue": f"{b.name}村部二楼" if b.kind == BranchKind.village else f"{b.name}服务中心",
-                "has_organisation": flags[0], "has_team": flags[1], "has_venue": True, "has_rules": flags[3],
-                "has_funding": flags[4], "has_activities": flags[5], "opening_hours": "周一至周五 8:30-17:30",
+                "has_organisation": flags[0],
+                "has_team": flags[1],
+                "has_venue": True,
+                "has_rules": flags[3],
+                "has_funding": flags[4],
+                "has_activities": flags[5],
+                "opening_hours": "周一至周五 8:30-17:30",
                 "last_inspected_on": (today - timedelta(days=rng.randrange(10, 400))).isoformat(),
             }
 
@@ -99,14 +104,19 @@ def load_demo(db: Database, *, today: date | None = None) -> bool:
         import_divisions(session, DIVISIONS_DIR, under=DEMO_COUNTY_CODE)
         county = session.exec(select(Branch).where(Branch.code == DEMO_COUNTY_CODE)).one()
         county.chair_name = "周桂兰"
-        townships = list(session.exec(select(Branch).where(Branch.parent_id == county.id).order_by(Branch.code)))
-        villages = list(session.exec(
-            select(Branch).where(Branch.depth == county.depth + 2).order_by(Branch.code)))
-        for name, kind in (("桃源县直机关妇委会", BranchKind.organ_committee),
-                           ("桃源县人民医院妇委会", BranchKind.organ_committee),
-                           ("桃源县第一中学妇委会", BranchKind.organ_committee),
-                           ("湖南桃花源茶业有限公司妇委会", BranchKind.enterprise_committee),
-                           ("桃源县工业园非公企业妇委会", BranchKind.enterprise_committee)):
+        townships = list(
+            session.exec(select(Branch).where(Branch.parent_id == county.id).order_by(Branch.code))
+        )
+        villages = list(
+            session.exec(select(Branch).where(Branch.depth == county.depth + 2).order_by(Branch.code))
+        )
+        for name, kind in (
+            ("桃源县直机关妇委会", BranchKind.organ_committee),
+            ("桃源县人民医院妇委会", BranchKind.organ_committee),
+            ("桃源县第一中学妇委会", BranchKind.organ_committee),
+            ("湖南桃花源茶业有限公司妇委会", BranchKind.enterprise_committee),
+            ("桃源县工业园非公企业妇委会", BranchKind.enterprise_committee),
+        ):
             _committee(session, county, name, kind)
         _decorate_branches(session, rng, [county, *townships, *villages], today)
         ctx = DemoContext(rng=rng, county=county, townships=townships, villages=villages, today=today)
@@ -131,13 +141,17 @@ def _demo_logins(session: Session, ctx: DemoContext) -> None:
     ]
     password_hash = hash_password(DEMO_PASSWORD)
     for username, display_name, role, branch in people:
-        user = User(username=username, display_name=display_name, role=role.value, password_hash=password_hash)
+        user = User(
+            username=username, display_name=display_name, role=role.value, password_hash=password_hash
+        )
         user.place_in(branch)
         session.add(user)
         ctx.users[username] = user
     secret_hash = hash_password(DEMO_PASSWORD)
-    for client_id, name, role in (("health-bureau", "桃源县卫生健康局", Role.health_bureau),
-                                  ("civil-affairs", "桃源县民政局", Role.civil_affairs)):
+    for client_id, name, role in (
+        ("health-bureau", "桃源县卫生健康局", Role.health_bureau),
+        ("civil-affairs", "桃源县民政局", Role.civil_affairs),
+    ):
         client = ApiClient(client_id=client_id, name=name, role=role.value, secret_hash=secret_hash)
         client.place_in(ctx.county)
         session.add(client)

@@ -41,7 +41,9 @@ from backend.volunteers.routes import routers as volunteers_routers
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 12 * 1024 * 1024
-SPA_DIR = Path(os.environ.get("HALFSKY_SPA_DIR", Path(__file__).resolve().parent.parent / "frontend" / "dist"))
+SPA_DIR = Path(
+    os.environ.get("HALFSKY_SPA_DIR", Path(__file__).resolve().parent.parent / "frontend" / "dist")
+)
 
 ROUTERS: list[APIRouter] = [
     meta_router,

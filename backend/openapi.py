@@ -72,7 +72,9 @@ def error_statuses(route, method: str) -> set[int]:
     if signed_in:
         statuses |= {401, 403}
         if has_params:
-            statuses.add(404)  # a record, or a branch named in a filter or the body, outside the caller's subtree
+            statuses.add(
+                404
+            )  # a record, or a branch named in a filter or the body, outside the caller's subtree
     elif guards == {"public"} and method in _WRITE_METHODS:
         statuses |= {400, 401}  # the token endpoints: missing or wrong credentials
     if has_params:
@@ -126,8 +128,9 @@ def document_errors(app, document: dict) -> dict:
                     answer["content"] = content
                 answer.setdefault("content", content)
                 if status == 503:
-                    answer["headers"] = {"Retry-After": {"description": "几秒后可以重试",
-                                                         "schema": {"type": "integer"}}}
+                    answer["headers"] = {
+                        "Retry-After": {"description": "几秒后可以重试", "schema": {"type": "integer"}}
+                    }
     schemas = document["components"]["schemas"]
     text = json.dumps(document["paths"])
     for unused in ("HTTPValidationError", "ValidationError"):

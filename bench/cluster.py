@@ -45,9 +45,13 @@ BUCKET = "halfsky-media"
 ADMIN, ADMIN_PASSWORD = "cluster.admin", "Cluster-admin-2026"
 # A dead worker's jobs are queued again after 3 s of silence here (30 s in production), checked every second.
 # A subscription's delivery lease held by a dead worker lapses after 2 s here (60 s in production).
-FAST_WORKER = {"HALFSKY_STALLED_WORKER_SECONDS": "3", "HALFSKY_STALLED_CHECK_SECONDS": "1",
-               "HALFSKY_WEBHOOK_LEASE_SECONDS": "2",
-               "HALFSKY_TASK_POLL_SECONDS": "0.2", "HALFSKY_WEBHOOK_TIMEOUT_SECONDS": "10"}
+FAST_WORKER = {
+    "HALFSKY_STALLED_WORKER_SECONDS": "3",
+    "HALFSKY_STALLED_CHECK_SECONDS": "1",
+    "HALFSKY_WEBHOOK_LEASE_SECONDS": "2",
+    "HALFSKY_TASK_POLL_SECONDS": "0.2",
+    "HALFSKY_WEBHOOK_TIMEOUT_SECONDS": "10",
+}
 
 
 # A resend takes over a key whose request never committed after 3 s here (120 s by default): the requests of
@@ -78,8 +82,13 @@ def s3_server() -> Iterator[str]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="cluster",
-                     aws_secret_access_key="cluster").create_bucket(Bucket=BUCKET)
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="cluster",
+            aws_secret_access_key="cluster",
+        ).create_bucket(Bucket=BUCKET)
         yield endpoint
     finally:
         server.stop()
@@ -171,8 +180,13 @@ class Cluster:
         return path
 
     def halfsky(self, *args: str, cwd: Path | None = None) -> None:
-        subprocess.run([load.HALFSKY, *args], env=self.env, cwd=cwd or self._dir("admin"), check=True,
-                       capture_output=True)
+        subprocess.run(
+            [load.HALFSKY, *args],
+            env=self.env,
+            cwd=cwd or self._dir("admin"),
+            check=True,
+            capture_output=True,
+        )
 
     def start_api(self) -> int:
         port = load.free_port()
@@ -180,14 +194,30 @@ class Cluster:
         env = {**self.env, "MEDIA_DIR": str(home / "media")}
         log = open(home / "serve.log", "wb")  # noqa: SIM115
         self.apis[port] = subprocess.Popen(
-            [load.HALFSKY, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-worker"],
-            env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT)
+            [
+                load.HALFSKY,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--no-worker",
+            ],
+            env=env,
+            cwd=home,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         return port
 
     def wait_api(self, port: int) -> None:
         def up() -> bool:
             if self.apis[port].poll() is not None:
-                raise RuntimeError((self.root / f"api-{port}" / "serve.log").read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    (self.root / f"api-{port}" / "serve.log").read_text(errors="replace")[-3000:]
+                )
             try:
                 return httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200
             except httpx.HTTPError:
@@ -199,9 +229,13 @@ class Cluster:
     def start_worker(self) -> subprocess.Popen:
         home = self._dir(f"worker-{len(self.workers)}")
         log = open(home / "worker.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen([load.HALFSKY, "worker", "--concurrency", "2"],
-                                   env={**self.env, **FAST_WORKER, "MEDIA_DIR": str(home / "media")},
-                                   cwd=home, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [load.HALFSKY, "worker", "--concurrency", "2"],
+            env={**self.env, **FAST_WORKER, "MEDIA_DIR": str(home / "media")},
+            cwd=home,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.workers.append(process)
         return process
 
@@ -215,8 +249,11 @@ class Cluster:
         user = "user root;" if os.geteuid() == 0 else ""
         conf = home / "nginx.conf"
         conf.write_text(NGINX_CONF.format(user=user, dir=home, servers=servers, port=port))
-        self.nginx = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(home), "-e", str(home / "error.log"),
-                                       "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.nginx = subprocess.Popen(
+            [NGINX, "-c", str(conf), "-p", str(home), "-e", str(home / "error.log"), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         self.base = f"http://127.0.0.1:{port}"
 
         def up() -> bool:
@@ -242,7 +279,11 @@ class Cluster:
                     record = json.loads(line)
                 except ValueError:
                     record = {"message": line}
-                trace = [t for t in str(record.get("exc_info") or record.get("exception") or line).splitlines() if t]
+                trace = [
+                    t
+                    for t in str(record.get("exc_info") or record.get("exception") or line).splitlines()
+                    if t
+                ]
                 found[log.parent.name] = f"{record.get('message', '')[:120]} | {trace[-1][:200]}"
         return found
 
@@ -262,19 +303,32 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def cluster(*, apis: int = 2, workers: int = 2, demo: bool = False, template: str | None = None,
-            pg_server: str = load.PG_SERVER, env: dict[str, str] | None = None) -> Iterator[Cluster]:
+def cluster(
+    *,
+    apis: int = 2,
+    workers: int = 2,
+    demo: bool = False,
+    template: str | None = None,
+    pg_server: str = load.PG_SERVER,
+    env: dict[str, str] | None = None,
+) -> Iterator[Cluster]:
     """A fresh PostgreSQL database (or a copy of `template`) and bucket, `apis` API processes and `workers`
     workers, nginx in front; without the demo county, one county admin is created."""
     root = Path(tempfile.mkdtemp(prefix="halfsky-cluster-"))
     url = load.fresh_database("postgres", root, pg_server, template)
     env_extra = env
     with s3_server() as endpoint:
-        env = {**os.environ, "DATABASE_URL": url, "MEDIA_URL": f"s3://{BUCKET}/media",
-               "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "cluster", "AWS_SECRET_ACCESS_KEY": "cluster",
-               "AWS_DEFAULT_REGION": "us-east-1",
-               "SECRET_KEY": os.environ.get("SECRET_KEY") or "cluster-secret-" + uuid.uuid4().hex * 2,
-               "PII_KEY": os.environ.get("PII_KEY") or "cluster-pii-" + uuid.uuid4().hex * 2}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "MEDIA_URL": f"s3://{BUCKET}/media",
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "cluster",
+            "AWS_SECRET_ACCESS_KEY": "cluster",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or "cluster-secret-" + uuid.uuid4().hex * 2,
+            "PII_KEY": os.environ.get("PII_KEY") or "cluster-pii-" + uuid.uuid4().hex * 2,
+        }
         env.pop("HALFSKY_ENV", None)
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         c = Cluster(root, url, env | (env_extra or {}))
@@ -284,8 +338,17 @@ def cluster(*, apis: int = 2, workers: int = 2, demo: bool = False, template: st
                 if demo:
                     c.halfsky("demo")
                 else:
-                    c.halfsky("create-admin", "--username", ADMIN, "--password", ADMIN_PASSWORD,
-                              "--branch-name", "演练县", "--branch-kind", "county")
+                    c.halfsky(
+                        "create-admin",
+                        "--username",
+                        ADMIN,
+                        "--password",
+                        ADMIN_PASSWORD,
+                        "--branch-name",
+                        "演练县",
+                        "--branch-kind",
+                        "county",
+                    )
             ports = [c.start_api() for _ in range(apis)]
             for _ in range(workers):
                 c.start_worker()
@@ -304,8 +367,9 @@ def cluster(*, apis: int = 2, workers: int = 2, demo: bool = False, template: st
 
 def token(http: httpx.Client, username: str = ADMIN, password: str = ADMIN_PASSWORD) -> tuple[str, str]:
     """(access token, the upstream that issued it)."""
-    r = http.post("/api/v1/auth/token", data={"grant_type": "password", "username": username,
-                                              "password": password})
+    r = http.post(
+        "/api/v1/auth/token", data={"grant_type": "password", "username": username, "password": password}
+    )
     r.raise_for_status()
     return r.json()["access_token"], r.headers["x-upstream"]
 
@@ -330,8 +394,11 @@ def _png() -> bytes:
 
 
 def new_activity(http: httpx.Client, auth: dict, **fields) -> dict:
-    r = http.post("/api/v1/activities", headers=auth, json={"type": "health_talk", "title": "两癌防治知识讲座",
-                                                             **fields})
+    r = http.post(
+        "/api/v1/activities",
+        headers=auth,
+        json={"type": "health_talk", "title": "两癌防治知识讲座", **fields},
+    )
     r.raise_for_status()
     return r.json()
 
@@ -339,15 +406,24 @@ def new_activity(http: httpx.Client, auth: dict, **fields) -> dict:
 def check_photo_across(http: httpx.Client, auth: dict) -> dict:
     png = _png()
     activity = new_activity(http, auth)
-    up = http.post(f"/api/v1/activities/{activity['id']}/photos", headers=auth,
-                   files={"file": ("a.png", png, "image/png")})
+    up = http.post(
+        f"/api/v1/activities/{activity['id']}/photos",
+        headers=auth,
+        files={"file": ("a.png", png, "image/png")},
+    )
     up.raise_for_status()
     photo = up.json()
     reads = []
     for url in (photo["url"], photo["url"], photo["thumbnail_url"], photo["thumbnail_url"]):
         r = http.get(url, headers=auth)
-        reads.append((r.headers["x-upstream"], r.status_code, r.headers.get("content-type"),
-                      r.content == png if url == photo["url"] else len(r.content) > 0))
+        reads.append(
+            (
+                r.headers["x-upstream"],
+                r.status_code,
+                r.headers.get("content-type"),
+                r.content == png if url == photo["url"] else len(r.content) > 0,
+            )
+        )
     return {"uploaded_on": up.headers["x-upstream"], "reads": reads}
 
 
@@ -357,8 +433,9 @@ def check_idempotency_across(http: httpx.Client, auth: dict) -> dict:
     answers = []
     for _ in range(3):
         r = http.post("/api/v1/activities", headers=headers, json={"type": "health_talk", "title": title})
-        answers.append((r.headers["x-upstream"], r.status_code, r.json().get("id"),
-                        r.headers.get("idempotent-replayed")))
+        answers.append(
+            (r.headers["x-upstream"], r.status_code, r.json().get("id"), r.headers.get("idempotent-replayed"))
+        )
     listed = http.get("/api/v1/activities", headers=auth, params={"q": title}).json()
     return {"answers": answers, "records": listed["total"]}
 
@@ -369,11 +446,18 @@ def subscribe(http: httpx.Client, auth: dict, url: str, events: list[str]) -> di
     return r.json()
 
 
-def new_ticket(http: httpx.Client, auth: dict, summary: str, branch_id: int, key: str | None = None,
-               tries: int = 30) -> dict | None:
+def new_ticket(
+    http: httpx.Client, auth: dict, summary: str, branch_id: int, key: str | None = None, tries: int = 30
+) -> dict | None:
     """A phone's submission: sent again with the same Idempotency-Key after a 502/503/409 or a lost answer."""
-    body = {"channel": "phone", "caller_name": "来电人", "caller_phone": "13800138000", "branch_id": branch_id,
-            "category": "consultation", "summary": summary}
+    body = {
+        "channel": "phone",
+        "caller_name": "来电人",
+        "caller_phone": "13800138000",
+        "branch_id": branch_id,
+        "category": "consultation",
+        "summary": summary,
+    }
     headers = {**auth, "Idempotency-Key": key or uuid.uuid4().hex}
     for _ in range(tries):
         try:
@@ -397,13 +481,18 @@ def periodic_runs(database_url: str) -> dict:
 
     engine = make_engine(database_url, pool_size=1)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT task_name, (args->>'timestamp')::bigint, count(*), "
-            "count(*) FILTER (WHERE status = 'succeeded') FROM procrastinate_jobs "
-            "WHERE args ? 'timestamp' GROUP BY 1, 2")).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT task_name, (args->>'timestamp')::bigint, count(*), "
+                "count(*) FILTER (WHERE status = 'succeeded') FROM procrastinate_jobs "
+                "WHERE args ? 'timestamp' GROUP BY 1, 2"
+            )
+        ).all()
     engine.dispose()
-    return {"duplicated": [(t, p, n) for t, p, n, _ in rows if n != 1],
-            "succeeded": {t: sorted(p for t2, p, _, ok in rows if t2 == t and ok) for t in {r[0] for r in rows}}}
+    return {
+        "duplicated": [(t, p, n) for t, p, n, _ in rows if n != 1],
+        "succeeded": {t: sorted(p for t2, p, _, ok in rows if t2 == t and ok) for t in {r[0] for r in rows}},
+    }
 
 
 def tickets_stored(database_url: str, summaries: set[str]) -> Counter:
@@ -411,8 +500,12 @@ def tickets_stored(database_url: str, summaries: set[str]) -> Counter:
 
     engine = make_engine(database_url, pool_size=1)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT summary FROM ticket WHERE summary IN :s")
-                            .bindparams(sa.bindparam("s", expanding=True)), {"s": sorted(summaries)}).all()
+        rows = conn.execute(
+            sa.text("SELECT summary FROM ticket WHERE summary IN :s").bindparams(
+                sa.bindparam("s", expanding=True)
+            ),
+            {"s": sorted(summaries)},
+        ).all()
     engine.dispose()
     return Counter(r[0] for r in rows)
 
@@ -480,24 +573,33 @@ def rehearse(c: Cluster, *, writers: int = 4, seconds: float = 6.0) -> dict:
                 after.append((r.headers.get("x-upstream"), r.status_code))
             out["after_kill"] = after
             stored = tickets_stored(c.database_url, acked)
-            out["stored"] = {"acknowledged": len(acked), "stored": sum(1 for s in acked if stored[s] >= 1),
-                             "twice": sum(1 for s in acked if stored[s] > 1)}
+            out["stored"] = {
+                "acknowledged": len(acked),
+                "stored": sum(1 for s in acked if stored[s] >= 1),
+                "twice": sum(1 for s in acked if stored[s] > 1),
+            }
             expected = events_of(c.database_url, "ticket.created")
             wait_for(lambda: expected <= {_event_id(i) for i in receiver.ids()}, 40)
             got = receiver.ids()
-            out["events"] = {"written": len(expected), "delivered": len(got),
-                             "missing": len(expected - {_event_id(i) for i in got}),
-                             "delivered_twice": sum(1 for n in got.values() if n > 1)}
+            out["events"] = {
+                "written": len(expected),
+                "delivered": len(got),
+                "missing": len(expected - {_event_id(i) for i in got}),
+                "delivered_twice": sum(1 for n in got.values() if n > 1),
+            }
             # The surviving worker carries on: periodic runs in periods after the kill.
             time.sleep(3)
             runs = periodic_runs(c.database_url)
-            out["periodic"] = {"duplicated": runs["duplicated"],
-                               "after_kill": {t: sum(1 for p in ps if p > killed_at)
-                                              for t, ps in runs["succeeded"].items()},
-                               "tasks": sorted(runs["succeeded"])}
+            out["periodic"] = {
+                "duplicated": runs["duplicated"],
+                "after_kill": {t: sum(1 for p in ps if p > killed_at) for t, ps in runs["succeeded"].items()},
+                "tasks": sorted(runs["succeeded"]),
+            }
             out["tracebacks"] = c.tracebacks()
-            out["alive"] = {"apis": [p.poll() is None for p in c.apis.values()],
-                            "workers": [w.poll() is None for w in c.workers]}
+            out["alive"] = {
+                "apis": [p.poll() is None for p in c.apis.values()],
+                "workers": [w.poll() is None for w in c.workers],
+            }
     finally:
         receiver.stop()
     return out
@@ -515,15 +617,18 @@ def load_through(template: str, apis: int, clients: int, seconds: float) -> str:
     with cluster(apis=apis, workers=2, template=template) as c:
         tally = asyncio.run(load.drive(c.base, clients, seconds))
         text = load.report(f"{apis} api", clients, seconds, tally, load.stored(c.database_url, tally))
-        tracebacks = sum((c.root / f"api-{p}" / "serve.log").read_text(errors="replace").count("Traceback")
-                         for p in c.apis)
+        tracebacks = sum(
+            (c.root / f"api-{p}" / "serve.log").read_text(errors="replace").count("Traceback") for p in c.apis
+        )
         if tracebacks:
             text += f"\n         server logs: {tracebacks} tracebacks"
         return text
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--skip-checks", action="store_true")

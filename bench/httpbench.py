@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-BARE_APP = '''
+BARE_APP = """
 from fastapi import FastAPI
 
 app = FastAPI()
@@ -27,10 +27,10 @@ app = FastAPI()
 @app.get("/bare")
 async def bare():
     return {"status": "ok"}
-'''
+"""
 
 # wrk prints its own summary; this adds the percentiles we report, in microseconds, on one line.
-_WRK_SCRIPT = '''
+_WRK_SCRIPT = """
 init = function(args)
   if #args > 0 then wrk.headers["Authorization"] = "Bearer " .. args[1] end
 end
@@ -39,7 +39,7 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(95), latency:percentile(99),
     summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
-'''
+"""
 
 
 def free_port() -> int:
@@ -69,9 +69,24 @@ def bare_server() -> Iterator[str]:
     port = free_port()
     log = directory / "uvicorn.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1", "--port",
-                                 str(port), "--log-level", "info", "--proxy-headers"],
-                                cwd=directory, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bare_app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "info",
+                "--proxy-headers",
+            ],
+            cwd=directory,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         url = f"http://127.0.0.1:{port}/bare"
         wait_until_up(url, proc, log)
@@ -97,15 +112,22 @@ def wrk(url: str, token: str | None = None, seconds: float = 10, connections: in
         raise RuntimeError(out)
     requests, duration_us, p50, p95, p99, errors = map(int, match.groups())
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": requests / (duration_us / 1e6), "p50": p50 / 1000, "p95": p95 / 1000, "p99": p99 / 1000,
-            "errors": errors + (int(non_2xx.group(1)) if non_2xx else 0)}
+    return {
+        "rps": requests / (duration_us / 1e6),
+        "p50": p50 / 1000,
+        "p95": p95 / 1000,
+        "p99": p99 / 1000,
+        "errors": errors + (int(non_2xx.group(1)) if non_2xx else 0),
+    }
 
 
 def run_on_databases(description: str, measure) -> None:
     """The command line both per-request benches share: `measure(kind, seconds, connections)` on each database."""
     import argparse
 
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=16)
@@ -119,5 +141,7 @@ def run_on_databases(description: str, measure) -> None:
 
 
 def row(name: str, result: dict[str, float], bare_rps: float) -> str:
-    return (f"{name:34} {result['rps']:8.0f} req/s  {100 * result['rps'] / bare_rps:5.1f} % of bare  "
-            f"p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  errors {result['errors']:.0f}")
+    return (
+        f"{name:34} {result['rps']:8.0f} req/s  {100 * result['rps'] / bare_rps:5.1f} % of bare  "
+        f"p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  errors {result['errors']:.0f}"
+    )

@@ -83,7 +83,9 @@ class Client:
     async def call(self, method: str, url: str, **kwargs) -> httpx.Response | None:
         started = time.perf_counter()
         try:
-            r = await self.http.request(method, url, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
+            r = await self.http.request(
+                method, url, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs
+            )
         except httpx.HTTPError as exc:
             self.tally.failures[type(exc).__name__] += 1
             return None
@@ -117,9 +119,17 @@ async def _operator(client: Client, run: str, n: int, branch_id: int) -> None:
     await client.call("GET", "/api/v1/tickets?limit=20")
     await client.call("GET", "/api/v1/tickets?limit=20&status=new")
     summary = f"{run}-t{n}-{uuid.uuid4().hex[:8]}"
-    r = await client.post_once("/api/v1/tickets", {
-        "channel": "phone", "caller_name": "来电人", "caller_phone": "13800138000", "branch_id": branch_id,
-        "category": "consultation", "summary": summary})
+    r = await client.post_once(
+        "/api/v1/tickets",
+        {
+            "channel": "phone",
+            "caller_name": "来电人",
+            "caller_phone": "13800138000",
+            "branch_id": branch_id,
+            "category": "consultation",
+            "summary": summary,
+        },
+    )
     if r is not None and r.status_code == 201:
         client.tally.tickets.add(summary)
         await client.post_once(f"/api/v1/tickets/{r.json()['id']}/actions/note", {"text": "已记录来电内容"})
@@ -131,9 +141,18 @@ async def _bureau(client: Client, run: str, n: int, village_id: int, serial: lis
     rows = []
     for i in range(BATCH_ROWS):
         serial[0] += 1
-        rows.append({"external_id": f"{run}-s{n}-{i}-{uuid.uuid4().hex[:6]}", "id_number": id_number(serial[0]),
-                     "name": "王秀英", "branch_id": village_id, "kind": "cervical",
-                     "screened_on": date.today().isoformat(), "method": "hpv", "result": "normal"})
+        rows.append(
+            {
+                "external_id": f"{run}-s{n}-{i}-{uuid.uuid4().hex[:6]}",
+                "id_number": id_number(serial[0]),
+                "name": "王秀英",
+                "branch_id": village_id,
+                "kind": "cervical",
+                "screened_on": date.today().isoformat(),
+                "method": "hpv",
+                "result": "normal",
+            }
+        )
     r = await client.post_once("/api/v1/screenings/batch", {"rows": rows})
     if r is not None and r.status_code == 200:
         for item in r.json()["items"]:
@@ -156,10 +175,13 @@ async def drive(base: str, clients: int, seconds: float) -> Tally:
     run = f"load{uuid.uuid4().hex[:6]}"
     limits = httpx.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
-        tokens = {name: await _token(http, grant_type="password", username=name, password=PASSWORD)
-                  for name in (*PEOPLE, "hotline.operator")}
-        tokens["health-bureau"] = await _token(http, grant_type="client_credentials", client_id="health-bureau",
-                                               client_secret=PASSWORD)
+        tokens = {
+            name: await _token(http, grant_type="password", username=name, password=PASSWORD)
+            for name in (*PEOPLE, "hotline.operator")
+        }
+        tokens["health-bureau"] = await _token(
+            http, grant_type="client_credentials", client_id="health-bureau", client_secret=PASSWORD
+        )
         probe = Client(http, Tally(), tokens["village.rep"])
         village_id = (await probe.call("GET", "/api/v1/auth/me")).json()["branch"]["id"]
         deadline = time.monotonic() + seconds
@@ -167,8 +189,13 @@ async def drive(base: str, clients: int, seconds: float) -> Tally:
 
         async def loop(i: int) -> None:
             kind = i % 10
-            token = tokens["hotline.operator"] if kind == 8 else tokens["health-bureau"] if kind == 9 else \
-                tokens[PEOPLE[i % len(PEOPLE)]]
+            token = (
+                tokens["hotline.operator"]
+                if kind == 8
+                else tokens["health-bureau"]
+                if kind == 9
+                else tokens[PEOPLE[i % len(PEOPLE)]]
+            )
             client = Client(http, tally, token)
             n = 0
             await asyncio.sleep(random.random() * 0.5)
@@ -191,20 +218,29 @@ def stored(database_url: str, tally: Tally) -> dict[str, tuple[int, int, int]]:
 
     engine = make_engine(database_url, pool_size=1)
     result = {}
-    checks = (("activities", "activity", "title", tally.activities),
-              ("tickets", "ticket", "summary", tally.tickets),
-              ("screenings", "screening_record", "external_id", tally.screenings))
+    checks = (
+        ("activities", "activity", "title", tally.activities),
+        ("tickets", "ticket", "summary", tally.tickets),
+        ("screenings", "screening_record", "external_id", tally.screenings),
+    )
     with engine.connect() as conn:
         for label, table, column, acknowledged in checks:
             counts: Counter = Counter()
             keys = sorted(acknowledged)
             for start in range(0, len(keys), 500):
-                chunk = keys[start:start + 500]
-                rows = conn.execute(sa.text(f"SELECT {column} FROM {table} WHERE {column} IN :keys")
-                                    .bindparams(sa.bindparam("keys", expanding=True)), {"keys": chunk})
+                chunk = keys[start : start + 500]
+                rows = conn.execute(
+                    sa.text(f"SELECT {column} FROM {table} WHERE {column} IN :keys").bindparams(
+                        sa.bindparam("keys", expanding=True)
+                    ),
+                    {"keys": chunk},
+                )
                 counts.update(r[0] for r in rows)
-            result[label] = (len(keys), sum(1 for k in keys if counts[k] >= 1),
-                             sum(1 for k in keys if counts[k] > 1))
+            result[label] = (
+                len(keys),
+                sum(1 for k in keys if counts[k] >= 1),
+                sum(1 for k in keys if counts[k] > 1),
+            )
     engine.dispose()
     return result
 
@@ -230,8 +266,12 @@ def fresh_database(kind: str, directory: Path, pg_server: str, template: str | N
         copy = f' TEMPLATE "{sa.make_url(template).database}"' if template else ""
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     admin.dispose()
-    return sa.make_url(pg_server.replace("postgresql://", "postgresql+psycopg://")).set(database=name) \
-        .render_as_string(hide_password=False).replace("postgresql+psycopg://", "postgresql://")
+    return (
+        sa.make_url(pg_server.replace("postgresql://", "postgresql+psycopg://"))
+        .set(database=name)
+        .render_as_string(hide_password=False)
+        .replace("postgresql+psycopg://", "postgresql://")
+    )
 
 
 def drop_database(url: str, pg_server: str) -> None:
@@ -283,8 +323,14 @@ def demo_database(kind: str, pg_server: str = PG_SERVER) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def served(kind: str, *, workers: int | None = None, pg_server: str = PG_SERVER, template: str | None = None,
-           env: dict[str, str] | None = None) -> Iterator[Server]:
+def served(
+    kind: str,
+    *,
+    workers: int | None = None,
+    pg_server: str = PG_SERVER,
+    template: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
     """`halfsky serve` as `make run` starts it, on a fresh demo database (or a copy of `template`)."""
     directory = Path(tempfile.mkdtemp(prefix="halfsky-load-"))
     url = fresh_database(kind, directory, pg_server, template)
@@ -303,8 +349,16 @@ def served(kind: str, *, workers: int | None = None, pg_server: str = PG_SERVER,
         def start() -> None:
             with open(directory / "serve.log", "ab") as log:
                 # Its own process group, so a kill reaches uvicorn's worker processes too.
-                procs.append(subprocess.Popen(cmd, env=env, cwd=directory, stdout=log, stderr=subprocess.STDOUT,
-                                              start_new_session=True))
+                procs.append(
+                    subprocess.Popen(
+                        cmd,
+                        env=env,
+                        cwd=directory,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
             deadline = time.monotonic() + 60
             while True:
                 try:
@@ -334,17 +388,21 @@ def report(kind: str, clients: int, seconds: float, tally: Tally, checks: dict) 
     total = sum(tally.statuses.values())
     by_status = " ".join(f"{code}:{n}" for code, n in sorted(tally.statuses.items()))
     failures = " ".join(f"{k}:{n}" for k, n in tally.failures.items()) or "none"
-    lines = [f"{kind:8} {clients:4} clients {seconds:4.0f} s  {total:6} answers ({total / seconds:6.1f}/s)  "
-             f"p50 {tally.percentile(50):6.0f} ms  p95 {tally.percentile(95):6.0f} ms  "
-             f"p99 {tally.percentile(99):6.0f} ms",
-             f"         status {by_status}   transport failures: {failures}"]
+    lines = [
+        f"{kind:8} {clients:4} clients {seconds:4.0f} s  {total:6} answers ({total / seconds:6.1f}/s)  "
+        f"p50 {tally.percentile(50):6.0f} ms  p95 {tally.percentile(95):6.0f} ms  "
+        f"p99 {tally.percentile(99):6.0f} ms",
+        f"         status {by_status}   transport failures: {failures}",
+    ]
     for label, (acked, found, doubled) in checks.items():
         lines.append(f"         {label:10} acknowledged {acked:6}  stored {found:6}  stored twice {doubled}")
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--clients", type=int, nargs="+", default=[50])
     parser.add_argument("--seconds", type=float, default=60)

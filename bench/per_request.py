@@ -23,8 +23,10 @@ LISTS = ("tickets", "screenings", "activities", "women")
 
 
 def token(base: str, username: str) -> str:
-    r = httpx.post(f"{base}/api/v1/auth/token", data={"grant_type": "password", "username": username,
-                                                       "password": PASSWORD})
+    r = httpx.post(
+        f"{base}/api/v1/auth/token",
+        data={"grant_type": "password", "username": username, "password": PASSWORD},
+    )
     r.raise_for_status()
     return r.json()["access_token"]
 
@@ -36,8 +38,10 @@ def measure(kind: str, seconds: float, connections: int) -> list[str]:
         wrk(bare_url, seconds=2, connections=connections)
         bare_before = wrk(bare_url, seconds=seconds, connections=connections)
         tokens = {name: token(base, name) for name in ("county.admin", "township.cadre")}
-        cases = [("/health", f"{base}/api/v1/health", None),
-                 ("/auth/me", f"{base}/api/v1/auth/me", tokens["township.cadre"])]
+        cases = [
+            ("/health", f"{base}/api/v1/health", None),
+            ("/auth/me", f"{base}/api/v1/auth/me", tokens["township.cadre"]),
+        ]
         for who in ("county.admin", "township.cadre"):
             for name in LISTS:
                 cases.append((f"{name} ×50 ({who})", f"{base}/api/v1/{name}?limit=50", tokens[who]))
@@ -47,8 +51,10 @@ def measure(kind: str, seconds: float, connections: int) -> list[str]:
             results.append((name, wrk(url, tok, seconds=seconds, connections=connections)))
         bare_after = wrk(bare_url, seconds=seconds, connections=connections)
     bare_rps = (bare_before["rps"] + bare_after["rps"]) / 2
-    lines.append(f"{kind}: one process, c={connections}, {seconds:.0f} s per line; bare FastAPI "
-                 f"{bare_before['rps']:.0f} req/s before, {bare_after['rps']:.0f} after")
+    lines.append(
+        f"{kind}: one process, c={connections}, {seconds:.0f} s per line; bare FastAPI "
+        f"{bare_before['rps']:.0f} req/s before, {bare_after['rps']:.0f} after"
+    )
     lines.append(row("bare FastAPI (mean)", {**bare_before, "rps": bare_rps}, bare_rps))
     lines += [row(name, result, bare_rps) for name, result in results]
     return lines

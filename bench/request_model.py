@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from httpbench import bare_server, free_port, row, run_on_databases, wait_until_up, wrk  # noqa: E402
 from load import served  # noqa: E402
 
-APP = '''
+APP = """
 import os
 
 import anyio.to_thread
@@ -81,7 +81,7 @@ async def async_list():
 @app.on_event("startup")
 async def limit_threads():
     anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
-'''
+"""
 
 
 def urls(database_url: str) -> tuple[str, str]:
@@ -96,7 +96,9 @@ def county_id(database_url: str) -> int:
 
     engine = sa.create_engine(urls(database_url)[0])
     with engine.connect() as conn:
-        value = conn.execute(sa.text("SELECT branch_id FROM \"user\" WHERE username = 'county.admin'")).scalar_one()
+        value = conn.execute(
+            sa.text("SELECT branch_id FROM \"user\" WHERE username = 'county.admin'")
+        ).scalar_one()
     engine.dispose()
     return value
 
@@ -106,28 +108,52 @@ def measure(kind: str, seconds: float, connections: int) -> list[str]:
         directory = Path(tempfile.mkdtemp(prefix="halfsky-model-"))
         (directory / "model_app.py").write_text(APP)
         sync_url, async_url = urls(server.database_url)
-        env = {**os.environ, "SYNC_URL": sync_url, "ASYNC_URL": async_url,
-               "COUNTY_ID": str(county_id(server.database_url))}
+        env = {
+            **os.environ,
+            "SYNC_URL": sync_url,
+            "ASYNC_URL": async_url,
+            "COUNTY_ID": str(county_id(server.database_url)),
+        }
         port = free_port()
         log = directory / "uvicorn.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "model_app:app", "--host", "127.0.0.1",
-                                     "--port", str(port), "--log-level", "info"], cwd=directory, env=env,
-                                    stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "model_app:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "info",
+                ],
+                cwd=directory,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         try:
             base = f"http://127.0.0.1:{port}"
             wait_until_up(f"{base}/sync", proc, log)
             results = [("bare FastAPI", wrk(bare_url, seconds=seconds, connections=connections))]
             for name in ("sync", "async"):
                 wrk(f"{base}/{name}", seconds=2, connections=connections)
-                results.append((f"{name}: lookup + 50 rows + count",
-                                wrk(f"{base}/{name}", seconds=seconds, connections=connections)))
+                results.append(
+                    (
+                        f"{name}: lookup + 50 rows + count",
+                        wrk(f"{base}/{name}", seconds=seconds, connections=connections),
+                    )
+                )
         finally:
             proc.terminate()
             proc.wait(10)
     bare_rps = results[0][1]["rps"]
-    return [f"{kind}: one process, c={connections}, {seconds:.0f} s per line"] + \
-        [row(name, result, bare_rps) for name, result in results]
+    return [f"{kind}: one process, c={connections}, {seconds:.0f} s per line"] + [
+        row(name, result, bare_rps) for name, result in results
+    ]
 
 
 def main() -> None:

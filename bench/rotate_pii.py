@@ -64,8 +64,9 @@ def fill(url: str, women: int, *, chunk: int = 2000) -> SimpleNamespace:
         for start in range(0, women, chunk):
             rows = []
             for serial in range(start, min(women, start + chunk)):
-                person = SimpleNamespace(name=f"妇女{serial}", id_number=id_number(serial),
-                                         phone=f"139{serial:08d}")
+                person = SimpleNamespace(
+                    name=f"妇女{serial}", id_number=id_number(serial), phone=f"139{serial:08d}"
+                )
                 rows.append(bulk._new_woman(person, village, now))
                 people.append(person)
             conn.execute(sa.insert(Woman.__table__), rows)
@@ -74,10 +75,22 @@ def fill(url: str, women: int, *, chunk: int = 2000) -> SimpleNamespace:
 
 
 def rotate_cli(url: str, new_key: str, old_key: str, *args: str, **popen) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "PII_KEY": new_key, "PII_OLD_KEYS": old_key,
-           "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "backend.cli", "rotate-pii-key", *args], cwd=ROOT, env=env,
-                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PII_KEY": new_key,
+        "PII_OLD_KEYS": old_key,
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "rotate-pii-key", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **popen,
+    )
 
 
 def _database(kind: str) -> tuple[str, callable]:
@@ -94,7 +107,9 @@ def _database(kind: str) -> tuple[str, callable]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    return sa.make_url(make_engine(PG_SERVER).url).set(database=name).render_as_string(hide_password=False), drop
+    return sa.make_url(make_engine(PG_SERVER).url).set(database=name).render_as_string(
+        hide_password=False
+    ), drop
 
 
 def run(kind: str, women: int, batch_size: int) -> dict:
@@ -116,9 +131,16 @@ def run(kind: str, women: int, batch_size: int) -> dict:
         if proc.returncode != 0:
             raise SystemExit(f"rotation failed: {err}")
         report = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
-        return {"db": kind, "women": women, "batch_size": batch_size, "fill_s": round(filled, 1),
-                "rotate_s": round(seconds, 1), "rows_per_s": round(women / seconds),
-                "rewritten": report["rewritten"], "left": report["left"]}
+        return {
+            "db": kind,
+            "women": women,
+            "batch_size": batch_size,
+            "fill_s": round(filled, 1),
+            "rotate_s": round(seconds, 1),
+            "rows_per_s": round(women / seconds),
+            "rewritten": report["rewritten"],
+            "left": report["left"],
+        }
     finally:
         drop()
 
@@ -129,7 +151,7 @@ def main() -> None:
     parser.add_argument("--women", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=500)
     args = parser.parse_args()
-    for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+    for kind in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
         print(json.dumps(run(kind, args.women, args.batch_size), ensure_ascii=False), flush=True)
 
 

@@ -58,8 +58,11 @@ def database_url(kind: str, reuse: bool) -> str:
         if not exists:
             conn.exec_driver_sql("CREATE DATABASE halfsky_bench")
     admin.dispose()
-    return sa.make_url(make_engine(PG_SERVER).url).set(database="halfsky_bench").render_as_string(
-        hide_password=False)
+    return (
+        sa.make_url(make_engine(PG_SERVER).url)
+        .set(database="halfsky_bench")
+        .render_as_string(hide_password=False)
+    )
 
 
 def build(url: str, divisions: Path, rows: int) -> None:
@@ -89,8 +92,9 @@ def build(url: str, divisions: Path, rows: int) -> None:
     a_cols = [f"a{i}" for i in range(1, 9)]
     with db.session() as session:
         villages = session.execute(
-            sa.select(branch_t.c.id, *(branch_t.c[a] for a in a_cols))
-            .where(branch_t.c.kind.in_(["village", "community"]))
+            sa.select(branch_t.c.id, *(branch_t.c[a] for a in a_cols)).where(
+                branch_t.c.kind.in_(["village", "community"])
+            )
         ).all()
     rng = random.Random(7)
     now = datetime.now(UTC)
@@ -102,8 +106,16 @@ def build(url: str, divisions: Path, rows: int) -> None:
                 v = rng.choice(villages)
                 at = now - timedelta(seconds=rng.randrange(0, 2 * 365 * 86400))
                 row = dict(template)
-                row.update(branch_id=v.id, created_at=at, updated_at=at, starts_at=at, type="training",
-                           title="巾帼技能培训", status="held", **{a: getattr(v, a) for a in a_cols})
+                row.update(
+                    branch_id=v.id,
+                    created_at=at,
+                    updated_at=at,
+                    starts_at=at,
+                    type="training",
+                    title="巾帼技能培训",
+                    status="held",
+                    **{a: getattr(v, a) for a in a_cols},
+                )
                 batch.append(row)
             conn.execute(table.insert(), batch)
             if (start // CHUNK) % 10 == 0:
@@ -147,13 +159,27 @@ def principals(url: str) -> dict[str, str]:
             return session.execute(sa.select(Branch).where(Branch.code == c)).scalar_one()
 
         county = code("430725")
-        town = session.execute(sa.select(Branch).where(Branch.parent_id == county.id).order_by(Branch.code)).scalars().first()
-        village = session.execute(sa.select(Branch).where(Branch.parent_id == town.id).order_by(Branch.code)).scalars().first()
-        targets = {"village_rep": ("village_rep", village), "cadre": ("cadre", town),
-                   "county_admin": ("county_admin", county), "national_admin": ("county_admin", code("CN"))}
+        town = (
+            session.execute(sa.select(Branch).where(Branch.parent_id == county.id).order_by(Branch.code))
+            .scalars()
+            .first()
+        )
+        village = (
+            session.execute(sa.select(Branch).where(Branch.parent_id == town.id).order_by(Branch.code))
+            .scalars()
+            .first()
+        )
+        targets = {
+            "village_rep": ("village_rep", village),
+            "cadre": ("cadre", town),
+            "county_admin": ("county_admin", county),
+            "national_admin": ("county_admin", code("CN")),
+        }
         tokens = {}
         for name, (role, branch) in targets.items():
-            user = session.execute(sa.select(User).where(User.username == f"bench.{name}")).scalar_one_or_none()
+            user = session.execute(
+                sa.select(User).where(User.username == f"bench.{name}")
+            ).scalar_one_or_none()
             if user is None:
                 user = User(username=f"bench.{name}", display_name=name, role=role, password_hash="-")
                 user.place_in(branch)
@@ -170,9 +196,22 @@ def serve(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     env.pop("HALFSKY_ENV", None)
     log = ROOT / "bench" / "var" / "serve.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).with_name("halfsky")), "serve", "--host", "127.0.0.1",
-                                 "--port", str(port), "--workers", str(workers)], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("halfsky")),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}/api/v1"
     wait_until_up(f"{base}/health", proc, log)
     return proc, base
@@ -221,8 +260,10 @@ def main() -> None:
         build(url, args.divisions, args.rows)
         if not args.build_only:
             report[kind] = measure(url, args.duration, args.concurrency, args.workers)
-    print(f"\nconcurrency {args.concurrency}, {args.workers} worker process(es), {args.duration} s per line, "
-          f"{args.rows:,} rows, page of 50 newest first")
+    print(
+        f"\nconcurrency {args.concurrency}, {args.workers} worker process(es), {args.duration} s per line, "
+        f"{args.rows:,} rows, page of 50 newest first"
+    )
     for kind, results in report.items():
         print(kind)
         bare = results[0][1]["rps"]

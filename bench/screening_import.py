@@ -40,6 +40,7 @@ from backend.screenings.models import FollowUp, ScreeningRecord, Woman  # noqa: 
 
 def build_tree(db: Database) -> tuple[User, list[Branch]]:
     with db.session(write=True) as session:
+
         def node(parent, name, kind, code):
             b = Branch(name=name, kind=kind, code=code)
             place_under(b, parent)
@@ -68,16 +69,32 @@ def workbook(rows: int, villages: list[Branch]) -> bytes:
     for i in range(rows):
         born = date(1962, 1, 1) + timedelta(days=rng.randrange(0, 29 * 365))
         number = make_id_number("430725", born, (i * 2) % 1000) if i % 100 else "43072519800101001X"
-        number = make_id_number(f"43{(i // 500) % 90 + 10:02d}25", born, (i * 2) % 1000) if i % 100 else number
+        number = (
+            make_id_number(f"43{(i // 500) % 90 + 10:02d}25", born, (i * 2) % 1000) if i % 100 else number
+        )
         kind = "宫颈癌" if i % 2 == 0 else "乳腺癌"
         abnormal = rng.random() < 0.05
         if kind == "宫颈癌":
             method, tbs, birads = "细胞学(TBS)", "HSIL" if abnormal else "NILM", None
         else:
             method, tbs, birads = "乳腺超声", None, 4 if abnormal else 2
-        ws.append([f"BENCH-{i}", f"妇女{i}", number, f"139{i:08d}", villages[i % len(villages)].code, kind,
-                   today - timedelta(days=rng.randrange(0, 60)), "县妇幼保健院", method,
-                   "可疑阳性" if abnormal else "未见异常", tbs, birads, "是"])
+        ws.append(
+            [
+                f"BENCH-{i}",
+                f"妇女{i}",
+                number,
+                f"139{i:08d}",
+                villages[i % len(villages)].code,
+                kind,
+                today - timedelta(days=rng.randrange(0, 60)),
+                "县妇幼保健院",
+                method,
+                "可疑阳性" if abnormal else "未见异常",
+                tbs,
+                birads,
+                "是",
+            ]
+        )
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -92,8 +109,16 @@ def run(url: str, rows: int, label: str) -> None:
     prepared = time.perf_counter()
     from backend.core.scope import Principal
 
-    principal = Principal(kind="user", id=user.id, name="基准", role="county_admin", branch_id=user.branch_id,
-                          branch_depth=1, branch_path="", permissions=frozenset({"screenings:batch"}))
+    principal = Principal(
+        kind="user",
+        id=user.id,
+        name="基准",
+        role="county_admin",
+        branch_id=user.branch_id,
+        branch_depth=1,
+        branch_path="",
+        permissions=frozenset({"screenings:batch"}),
+    )
     with db.session(write=True) as session:
         job = jobs.create_job(session, principal, imports.RESULTS_JOB, filename="bench.xlsx", payload=data)
     start = time.perf_counter()
@@ -101,22 +126,41 @@ def run(url: str, rows: int, label: str) -> None:
     took = time.perf_counter() - start
     with db.session() as session:
         done = session.get(Job, job.id)
-        counts = {m.__tablename__: session.execute(sa.select(sa.func.count()).select_from(m)).scalar_one()
-                  for m in (Woman, ScreeningRecord, FollowUp)}
-    print(f"{label}: {rows} rows imported in {took:.1f} s ({rows / took:.0f} rows/s); status={done.status}, "
-          f"done={done.rows_done}, failed={done.rows_failed}, result={done.result}; rows in tables {counts}; "
-          f"setup {prepared - t0:.1f} s", flush=True)
+        counts = {
+            m.__tablename__: session.execute(sa.select(sa.func.count()).select_from(m)).scalar_one()
+            for m in (Woman, ScreeningRecord, FollowUp)
+        }
+    print(
+        f"{label}: {rows} rows imported in {took:.1f} s ({rows / took:.0f} rows/s); status={done.status}, "
+        f"done={done.rows_done}, failed={done.rows_failed}, result={done.result}; rows in tables {counts}; "
+        f"setup {prepared - t0:.1f} s",
+        flush=True,
+    )
     with db.session(write=True) as session:
         again = jobs.create_job(session, principal, imports.RESULTS_JOB, filename="bench.xlsx", payload=data)
     start = time.perf_counter()
     jobs.run_job(db, again.id)
     took = time.perf_counter() - start
     with db.session() as session:
-        print(f"{label}: the same file again in {took:.1f} s; result={session.get(Job, again.id).result}", flush=True)
-    batch_rows = [{"external_id": f"API-{i}", "id_number": make_id_number("430725", date(1970, 1, 1) + timedelta(
-        days=i), 8), "name": f"接口{i}", "phone": f"136{i:08d}", "branch_id": villages[i % len(villages)].id,
-        "kind": "breast", "screened_on": date.today().isoformat(), "method": "ultrasound",
-        "result": "normal" if i % 20 else "suspected_positive", "birads": 2 if i % 20 else 4} for i in range(1000)]
+        print(
+            f"{label}: the same file again in {took:.1f} s; result={session.get(Job, again.id).result}",
+            flush=True,
+        )
+    batch_rows = [
+        {
+            "external_id": f"API-{i}",
+            "id_number": make_id_number("430725", date(1970, 1, 1) + timedelta(days=i), 8),
+            "name": f"接口{i}",
+            "phone": f"136{i:08d}",
+            "branch_id": villages[i % len(villages)].id,
+            "kind": "breast",
+            "screened_on": date.today().isoformat(),
+            "method": "ultrasound",
+            "result": "normal" if i % 20 else "suspected_positive",
+            "birads": 2 if i % 20 else 4,
+        }
+        for i in range(1000)
+    ]
     from backend.screenings.service import apply_batch
 
     for attempt in ("first", "resent"):
@@ -124,15 +168,20 @@ def run(url: str, rows: int, label: str) -> None:
         with db.session(write=True) as session:
             session.info["principal"] = principal
             out = apply_batch(session, principal, batch_rows)
-        print(f"{label}: POST /screenings/batch of 1000 rows ({attempt}) in {time.perf_counter() - start:.1f} s; "
-              f"created={out['created']} unchanged={out['unchanged']} errors={out['errors']}", flush=True)
+        print(
+            f"{label}: POST /screenings/batch of 1000 rows ({attempt}) in {time.perf_counter() - start:.1f} s; "
+            f"created={out['created']} unchanged={out['unchanged']} errors={out['errors']}",
+            flush=True,
+        )
     db.engine.dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--pg", default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
     parser.add_argument("--skip-pg", action="store_true")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="halfsky-bench-"))

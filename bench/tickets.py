@@ -94,9 +94,15 @@ def run(url, rows, Database, make_engine, upgrade) -> None:
                         row[key] = value - shift
                 row["number"] = f"12338-2025-{copy:06d}"
                 batch.append(row)
-                timelines.append([{k: (v - shift if k == "at" else v) for k, v in e.items() if k != "id"}
-                                  for e in events[seed["id"]]])
-            ids = session.execute(sa.insert(tt).returning(tt.c.id, sort_by_parameter_order=True), batch).scalars()
+                timelines.append(
+                    [
+                        {k: (v - shift if k == "at" else v) for k, v in e.items() if k != "id"}
+                        for e in events[seed["id"]]
+                    ]
+                )
+            ids = session.execute(
+                sa.insert(tt).returning(tt.c.id, sort_by_parameter_order=True), batch
+            ).scalars()
             pairs = zip(ids.all(), timelines, strict=True)
             session.execute(sa.insert(et), [{**e, "ticket_id": i} for i, tl in pairs for e in tl])
             n += len(batch)
@@ -106,8 +112,10 @@ def run(url, rows, Database, make_engine, upgrade) -> None:
     client = TestClient(create_app(db))
 
     def login(username):
-        r = client.post("/api/v1/auth/token", data={"grant_type": "password", "username": username,
-                                                    "password": DEMO_PASSWORD})
+        r = client.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "password", "username": username, "password": DEMO_PASSWORD},
+        )
         return {"Authorization": "Bearer " + r.json()["access_token"]}
 
     def timed(label, path, headers, params=None):
@@ -121,14 +129,19 @@ def run(url, rows, Database, make_engine, upgrade) -> None:
         extra = f"total={body['total']}" if "total" in body else ""
         print(f"{label:<42} {statistics.median(samples):8.1f} ms  {extra}")
 
-    operator, cadre, rep, leader = (login(u) for u in ("hotline.operator", "township.cadre", "village.rep",
-                                                       "leader"))
+    operator, cadre, rep, leader = (
+        login(u) for u in ("hotline.operator", "township.cadre", "village.rep", "leader")
+    )
     timed("list, hotline operator (county)", "/api/v1/tickets", operator)
     timed("list, township cadre (sealed rule)", "/api/v1/tickets", cadre)
     timed("list, village rep (assigned to her)", "/api/v1/tickets", rep)
     timed("list overdue=true, operator", "/api/v1/tickets", operator, {"overdue": "true"})
-    timed("stats, leader, county, 1 year", "/api/v1/tickets/stats", leader,
-          {"from": "2025-01-01", "to": "2026-12-31"})
+    timed(
+        "stats, leader, county, 1 year",
+        "/api/v1/tickets/stats",
+        leader,
+        {"from": "2025-01-01", "to": "2026-12-31"},
+    )
     for attempt in ("first", "second"):
         t = time.perf_counter()
         moved = sla_sweep(db)

@@ -106,8 +106,9 @@ def setup(db: Database, url: str, townships: int) -> list[int]:
             place_under(town, county)
             session.add(town)
             session.flush()
-            sub = WebhookSubscription(url=url, events=["ticket.created"], secret=encrypt_field(new_secret()),
-                                      created_by="bench")
+            sub = WebhookSubscription(
+                url=url, events=["ticket.created"], secret=encrypt_field(new_secret()), created_by="bench"
+            )
             sub.place_in(town)
             session.add(sub)
             towns.append(town.id)
@@ -121,15 +122,24 @@ def write_events(db: Database, towns: list[int], n: int, chunk: int = 500) -> li
     for start in range(0, n, chunk):
         with db.session(write=True) as session:
             for i in range(start, min(n, start + chunk)):
-                ids.append(record_event(session, "ticket.created", towns[i % len(towns)], {"ticket_id": i}).id)
+                ids.append(
+                    record_event(session, "ticket.created", towns[i % len(towns)], {"ticket_id": i}).id
+                )
     return ids
 
 
 def start_workers(url: str, count: int, workdir: str) -> list[subprocess.Popen]:
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "HALFSKY_TASK_POLL_SECONDS": "0.2"}
-    return [subprocess.Popen([sys.executable, "-m", "backend.cli", "worker", "--concurrency", "4"], env=env,
-                             cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for _ in range(count)]
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "worker", "--concurrency", "4"],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -163,9 +173,11 @@ def main() -> None:
         took = time.time() - started
         print(f"database: {args.db}; {args.workers} workers; {args.subscriptions} subscriptions")
         print(f"wrote {len(ids)} events (with their deliveries) in {written:.1f} s")
-        print(f"throughput: {len(receiver.arrived)} of {len(ids)} events delivered in {took:.1f} s "
-              f"(from starting the workers) = {len(receiver.arrived) / took:.0f}/s"
-              + ("" if finished else "  NOT ALL DELIVERED"))
+        print(
+            f"throughput: {len(receiver.arrived)} of {len(ids)} events delivered in {took:.1f} s "
+            f"(from starting the workers) = {len(receiver.arrived) / took:.0f}/s"
+            + ("" if finished else "  NOT ALL DELIVERED")
+        )
 
         from backend.integrations.service import record_event
 
@@ -173,7 +185,9 @@ def main() -> None:
         latencies = []
         for i in range(args.latency_events):
             with db.session(write=True) as session:
-                event_id = record_event(session, "ticket.created", towns[i % len(towns)], {"ticket_id": -i}).id
+                event_id = record_event(
+                    session, "ticket.created", towns[i % len(towns)], {"ticket_id": -i}
+                ).id
             committed = time.time()
             deadline = committed + 10
             while event_id not in receiver.arrived and time.time() < deadline:
@@ -182,8 +196,10 @@ def main() -> None:
                 latencies.append(receiver.arrived[event_id] - committed)
             time.sleep(0.05)
         if latencies:
-            print(f"latency commit→delivery over {len(latencies)} events: p50 {statistics.median(latencies) * 1000:.0f} ms, "
-                  f"p95 {pct(latencies, 95) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
+            print(
+                f"latency commit→delivery over {len(latencies)} events: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+                f"p95 {pct(latencies, 95) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+            )
         else:
             print("latency: nothing delivered")
     finally:

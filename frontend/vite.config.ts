@@ -34,7 +34,11 @@ function phoneShell(): Plugin & { files: Set<string> } {
         chunk.imports.forEach(visit)
       }
       for (const [name, chunk] of Object.entries(bundle)) {
-        if (chunk.type === 'chunk' && (chunk.isEntry || (chunk.facadeModuleId && phoneModule.test(chunk.facadeModuleId)))) visit(name)
+        if (
+          chunk.type === 'chunk' &&
+          (chunk.isEntry || (chunk.facadeModuleId && phoneModule.test(chunk.facadeModuleId)))
+        )
+          visit(name)
       }
     },
   }
@@ -48,7 +52,9 @@ function precompress(minBytes = 1024): Plugin {
   let outDir = 'dist'
   const compressible = /\.(js|mjs|css|html|svg|json|webmanifest|txt)$/
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]))
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+    )
   return {
     name: 'halfsky-precompress',
     apply: 'build',
@@ -62,7 +68,12 @@ function precompress(minBytes = 1024): Plugin {
         for (const file of walk(outDir)) {
           if (!compressible.test(file) || statSync(file).size < minBytes) continue
           const data = readFileSync(file)
-          writeFileSync(`${file}.br`, brotliCompressSync(data, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: data.length } }))
+          writeFileSync(
+            `${file}.br`,
+            brotliCompressSync(data, {
+              params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: data.length },
+            }),
+          )
           writeFileSync(`${file}.gz`, gzipSync(data, { level: 9 }))
         }
       },
@@ -95,7 +106,10 @@ export default defineConfig({
     vue(),
     // Element Plus and Vant components are imported where a template uses them, each with its own stylesheet:
     // the phone pages never load Element Plus, and an office page loads only the parts it shows.
-    Components({ resolvers: [ElementPlusResolver({ importStyle: 'css' }), VantResolver({ importStyle: 'css' })], dts: false }),
+    Components({
+      resolvers: [ElementPlusResolver({ importStyle: 'css' }), VantResolver({ importStyle: 'css' })],
+      dts: false,
+    }),
     AutoImport({ resolvers: [ElementPlusResolver({ importStyle: 'css' })], dts: false }),
     shell,
     VitePWA({
@@ -107,7 +121,10 @@ export default defineConfig({
         globPatterns: ['**/*.{js,css,html}'],
         // Only the phone's shell (see phoneShell); office chunks stay out of a phone's precache.
         manifestTransforms: [
-          async (entries) => ({ manifest: entries.filter((e) => shell.files.has(e.url.replace(/^\//, ''))), warnings: [] }),
+          async (entries) => ({
+            manifest: entries.filter((e) => shell.files.has(e.url.replace(/^\//, ''))),
+            warnings: [],
+          }),
         ],
         // Hashed file names are their own revision.
         dontCacheBustURLsMatching: /^assets\//,

@@ -103,8 +103,9 @@ def password_hash() -> str:
     return hash_password(TEST_PASSWORD)
 
 
-def make_branch(session: Session, parent: Branch | None, name: str, kind: BranchKind, code: str | None = None,
-                **fields) -> Branch:
+def make_branch(
+    session: Session, parent: Branch | None, name: str, kind: BranchKind, code: str | None = None, **fields
+) -> Branch:
     node = Branch(name=name, kind=kind, code=code, **fields)
     place_under(node, parent)
     session.add(node)
@@ -143,18 +144,29 @@ def tree(session: Session) -> Tree:
     return t
 
 
-def make_user(session: Session, branch: Branch, role: str, username: str | None = None, password_hash: str = "x",
-              display_name: str | None = None) -> User:
-    user = User(username=username or f"{role}-{uuid.uuid4().hex[:8]}", display_name=display_name or role,
-                role=role, password_hash=password_hash)
+def make_user(
+    session: Session,
+    branch: Branch,
+    role: str,
+    username: str | None = None,
+    password_hash: str = "x",
+    display_name: str | None = None,
+) -> User:
+    user = User(
+        username=username or f"{role}-{uuid.uuid4().hex[:8]}",
+        display_name=display_name or role,
+        role=role,
+        password_hash=password_hash,
+    )
     user.place_in(branch)
     session.add(user)
     session.commit()
     return user
 
 
-def make_client_account(session: Session, branch: Branch, role: str, client_id: str,
-                        secret_hash: str = "x") -> ApiClient:
+def make_client_account(
+    session: Session, branch: Branch, role: str, client_id: str, secret_hash: str = "x"
+) -> ApiClient:
     client = ApiClient(client_id=client_id, name=client_id, role=role, secret_hash=secret_hash)
     client.place_in(branch)
     session.add(client)
@@ -164,18 +176,25 @@ def make_client_account(session: Session, branch: Branch, role: str, client_id: 
 
 def token_for(account: User | ApiClient) -> str:
     kind = "user" if isinstance(account, User) else "client"
-    token, _jti, _ = create_access_token(subject=f"{kind}:{account.id}", role=account.role,
-                                         branch_id=account.branch_id)
+    token, _jti, _ = create_access_token(
+        subject=f"{kind}:{account.id}", role=account.role, branch_id=account.branch_id
+    )
     return token
 
 
 def principal_for(account: User | ApiClient, branch: Branch) -> Principal:
     from backend.auth.roles import permissions_for
 
-    return Principal(kind="user" if isinstance(account, User) else "client", id=account.id,
-                     name=getattr(account, "display_name", account.client_id if hasattr(account, "client_id") else ""),
-                     role=account.role, branch_id=branch.id, branch_depth=branch.depth, branch_path=branch.path,
-                     permissions=permissions_for(account.role))
+    return Principal(
+        kind="user" if isinstance(account, User) else "client",
+        id=account.id,
+        name=getattr(account, "display_name", account.client_id if hasattr(account, "client_id") else ""),
+        role=account.role,
+        branch_id=branch.id,
+        branch_depth=branch.depth,
+        branch_path=branch.path,
+        permissions=permissions_for(account.role),
+    )
 
 
 class Api:

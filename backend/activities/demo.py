@@ -29,8 +29,12 @@ TITLES = {
     "culture_sport": ["广场舞比赛", "妇女文艺汇演"],
     "other": ["走访慰问困难妇女"],
 }
-TARGETS = {"left_behind_children": "留守儿童", "health_talk": "农村妇女", "family_education": "家长",
-           "volunteer_service": "空巢老人"}
+TARGETS = {
+    "left_behind_children": "留守儿童",
+    "health_talk": "农村妇女",
+    "family_education": "家长",
+    "volunteer_service": "空巢老人",
+}
 PALETTE = [(214, 64, 69), (66, 133, 180), (92, 160, 90), (230, 160, 60), (150, 90, 170), (60, 160, 160)]
 
 
@@ -51,8 +55,9 @@ def _demo_images() -> list[photo_store.StoredImage]:
 
 
 def _at(day, rng) -> datetime:
-    return datetime.combine(day, time(rng.choice([9, 9, 10, 14, 15]), rng.choice([0, 30])),
-                            tzinfo=CHINA_TZ).astimezone(UTC)
+    return datetime.combine(
+        day, time(rng.choice([9, 9, 10, 14, 15]), rng.choice([0, 30])), tzinfo=CHINA_TZ
+    ).astimezone(UTC)
 
 
 def load(session: Session, ctx: Any) -> None:
@@ -62,11 +67,11 @@ def load(session: Session, ctx: Any) -> None:
     for v in ctx.villages:
         roll = rng.random()
         if roll < 0.12:
-            continue                                  # 有组织无活动
+            continue  # 有组织无活动
         organisers.append((v, -rng.randrange(3, 7) if roll < 0.27 else rng.randrange(5, 14)))
     rows, extras = [], []
     for branch, count in organisers:
-        stopped = count < 0                           # worked early in the year, nothing in the last 4 months
+        stopped = count < 0  # worked early in the year, nothing in the last 4 months
         for _ in range(abs(count)):
             days_ago = rng.randrange(130, 365) if stopped else rng.randrange(-20, 365)
             day = today - timedelta(days=days_ago)
@@ -78,45 +83,81 @@ def load(session: Session, ctx: Any) -> None:
             status = "planned"
             if past:
                 status = "verified" if documented and rng.random() < 0.6 else "held"
-            rows.append({
-                "type": kind, "title": rng.choice(TITLES[kind]), "theme": None,
-                "venue": f"{branch.name}妇女之家" if branch.kind == "village" else f"{branch.name}会议室",
-                "starts_at": starts, "ends_at": starts + timedelta(hours=2), "status": status,
-                "co_organisers": rng.choice([[], [], ["镇卫生院"], ["县司法局"], ["村委会", "镇文化站"]]),
-                "plan": "按月度工作计划开展" if rng.random() < 0.7 else None,
-                "participants": participants, "households": participants // 2 if participants else None,
-                "target_group": TARGETS.get(kind), "funds": rng.choice([None, None, 200, 500, 1200]),
-                "funds_source": "县妇联专项经费" if rng.random() < 0.3 else None,
-                "outcome": "活动顺利开展,群众反响良好" if past else None,
-                "photo_count": 0, "signed_in": 0, "cover_photo_id": None, "created_by": "system:demo",
-                "held_at": starts + timedelta(hours=3) if past else None,
-                "verified_at": starts + timedelta(days=3) if status == "verified" else None,
-                "verified_by": "system:demo" if status == "verified" else None,
-                "verified_by_name": "乡镇妇联" if status == "verified" else None, "verify_note": None,
-                "deleted_at": None, "branch_id": branch.id, **ancestor_values(branch),
-                "created_at": min(now, starts + timedelta(hours=3)) if past else now - timedelta(days=3),
-                "updated_at": now,
-            })
+            rows.append(
+                {
+                    "type": kind,
+                    "title": rng.choice(TITLES[kind]),
+                    "theme": None,
+                    "venue": f"{branch.name}妇女之家" if branch.kind == "village" else f"{branch.name}会议室",
+                    "starts_at": starts,
+                    "ends_at": starts + timedelta(hours=2),
+                    "status": status,
+                    "co_organisers": rng.choice([[], [], ["镇卫生院"], ["县司法局"], ["村委会", "镇文化站"]]),
+                    "plan": "按月度工作计划开展" if rng.random() < 0.7 else None,
+                    "participants": participants,
+                    "households": participants // 2 if participants else None,
+                    "target_group": TARGETS.get(kind),
+                    "funds": rng.choice([None, None, 200, 500, 1200]),
+                    "funds_source": "县妇联专项经费" if rng.random() < 0.3 else None,
+                    "outcome": "活动顺利开展,群众反响良好" if past else None,
+                    "photo_count": 0,
+                    "signed_in": 0,
+                    "cover_photo_id": None,
+                    "created_by": "system:demo",
+                    "held_at": starts + timedelta(hours=3) if past else None,
+                    "verified_at": starts + timedelta(days=3) if status == "verified" else None,
+                    "verified_by": "system:demo" if status == "verified" else None,
+                    "verified_by_name": "乡镇妇联" if status == "verified" else None,
+                    "verify_note": None,
+                    "deleted_at": None,
+                    "branch_id": branch.id,
+                    **ancestor_values(branch),
+                    "created_at": min(now, starts + timedelta(hours=3)) if past else now - timedelta(days=3),
+                    "updated_at": now,
+                }
+            )
             extras.append((documented, participants))
     activity_t = Activity.__table__
-    ids = session.execute(sa.insert(activity_t).returning(activity_t.c.id, sort_by_parameter_order=True),
-                          rows).scalars().all()
+    ids = (
+        session.execute(sa.insert(activity_t).returning(activity_t.c.id, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
     photos, sheets, counts = [], [], []
     for activity_id, row, (documented, participants) in zip(ids, rows, extras, strict=True):
         if not documented:
             continue
         chosen = rng.sample(images, k=rng.choice([1, 1, 2, 3]))
         for img in chosen:
-            photos.append({"activity_id": activity_id, "sha256": img.sha256, "content_type": img.content_type,
-                           "size": img.size, "width": img.width, "height": img.height,
-                           "thumb_sha256": img.thumb_sha256, "caption": None, "uploaded_by": "system:demo",
-                           "created_at": row["created_at"]})
-        sheets.append({"activity_id": activity_id, "head_count": participants, "names": None,
-                       "created_by": "system:demo", "created_at": row["created_at"]})
+            photos.append(
+                {
+                    "activity_id": activity_id,
+                    "sha256": img.sha256,
+                    "content_type": img.content_type,
+                    "size": img.size,
+                    "width": img.width,
+                    "height": img.height,
+                    "thumb_sha256": img.thumb_sha256,
+                    "caption": None,
+                    "uploaded_by": "system:demo",
+                    "created_at": row["created_at"],
+                }
+            )
+        sheets.append(
+            {
+                "activity_id": activity_id,
+                "head_count": participants,
+                "names": None,
+                "created_by": "system:demo",
+                "created_at": row["created_at"],
+            }
+        )
         counts.append({"aid": activity_id, "photos": len(chosen), "signed": participants})
     photo_t = ActivityPhoto.__table__
-    photo_ids = session.execute(sa.insert(photo_t).returning(photo_t.c.id, photo_t.c.activity_id,
-                                                             sort_by_parameter_order=True), photos).all()
+    photo_ids = session.execute(
+        sa.insert(photo_t).returning(photo_t.c.id, photo_t.c.activity_id, sort_by_parameter_order=True),
+        photos,
+    ).all()
     session.execute(sa.insert(ActivitySignIn.__table__), sheets)
     cover: dict[int, int] = {}
     for pid, aid in photo_ids:
@@ -124,9 +165,13 @@ def load(session: Session, ctx: Any) -> None:
     for c in counts:
         c["cover"] = cover[c["aid"]]
     session.execute(
-        sa.update(activity_t).where(activity_t.c.id == sa.bindparam("aid"))
-        .values(photo_count=sa.bindparam("photos"), signed_in=sa.bindparam("signed"),
-                cover_photo_id=sa.bindparam("cover")),
+        sa.update(activity_t)
+        .where(activity_t.c.id == sa.bindparam("aid"))
+        .values(
+            photo_count=sa.bindparam("photos"),
+            signed_in=sa.bindparam("signed"),
+            cover_photo_id=sa.bindparam("cover"),
+        ),
         counts,
         execution_options={"synchronize_session": False},
     )

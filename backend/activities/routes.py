@@ -56,8 +56,13 @@ COLUMNS = [
     Column("outcome", "活动成效"),
     Column("verified_by_name", "核验人"),
 ]
-SORTABLE = {"starts_at": Activity.starts_at, "created_at": Activity.created_at, "title": Activity.title,
-            "participants": Activity.participants, "id": Activity.id}
+SORTABLE = {
+    "starts_at": Activity.starts_at,
+    "created_at": Activity.created_at,
+    "title": Activity.title,
+    "participants": Activity.participants,
+    "id": Activity.id,
+}
 
 
 @router.get("", response_model=ActivityList, responses=LIST_RESPONSES)
@@ -89,9 +94,17 @@ def list_activities(
         stmt = stmt.where(Activity.photo_count == 0 if missing_photos else Activity.photo_count > 0)
     if missing_sign_in is not None:
         stmt = stmt.where(Activity.signed_in == 0 if missing_sign_in else Activity.signed_in > 0)
-    return page.respond(session, service.list_statement(stmt), service.row_to_public, sortable=SORTABLE,
-                        default_sort="-starts_at", search=[Activity.title, Activity.theme, Activity.venue],
-                        columns=COLUMNS, filename="activities", scalars=False)
+    return page.respond(
+        session,
+        service.list_statement(stmt),
+        service.row_to_public,
+        sortable=SORTABLE,
+        default_sort="-starts_at",
+        search=[Activity.title, Activity.theme, Activity.venue],
+        columns=COLUMNS,
+        filename="activities",
+        scalars=False,
+    )
 
 
 def _instant(value: datetime | date, end: bool = False) -> datetime:
@@ -136,25 +149,31 @@ def delete_activity(session: SessionDep, principal: ActivitiesWrite, activity_id
 
 
 @router.post("/{activity_id}/actions/hold", response_model=ActivityPublic)
-def hold_activity(session: SessionDep, principal: ActivitiesWrite, activity_id: int,
-                  body: HoldAction | None = None):
+def hold_activity(
+    session: SessionDep, principal: ActivitiesWrite, activity_id: int, body: HoldAction | None = None
+):
     """计划中 → 已开展:填报活动已经开展(可同时填人次、户数、成效)."""
     activity = get_scoped(session, Activity, activity_id, principal, for_update=True)
     return service.detail(session, service.hold(session, principal, activity, body or HoldAction()))
 
 
 @router.post("/{activity_id}/actions/verify", response_model=ActivityPublic)
-def verify_activity(session: SessionDep, principal: ActivitiesVerify, activity_id: int,
-                    body: VerifyAction | None = None):
+def verify_activity(
+    session: SessionDep, principal: ActivitiesVerify, activity_id: int, body: VerifyAction | None = None
+):
     """已开展 → 已核验:由上级组织核验,须有照片和签到."""
     activity = get_scoped(session, Activity, activity_id, principal, for_update=True)
     return service.detail(session, service.verify(session, principal, activity, body or VerifyAction()))
 
 
 @router.post("/{activity_id}/photos", response_model=PhotoPublic, status_code=201)
-def upload_photo(session: SessionDep, principal: ActivitiesWrite, activity_id: int,
-                 file: Annotated[UploadFile, File(description="JPEG 或 PNG,不超过 10 MB")],
-                 caption: Annotated[str | None, Form(max_length=200)] = None):
+def upload_photo(
+    session: SessionDep,
+    principal: ActivitiesWrite,
+    activity_id: int,
+    file: Annotated[UploadFile, File(description="JPEG 或 PNG,不超过 10 MB")],
+    caption: Annotated[str | None, Form(max_length=200)] = None,
+):
     activity = get_scoped(session, Activity, activity_id, principal, for_update=True)
     data = photo_store.read_limited(file.file)
     return service.photo_public(service.add_photo(session, principal, activity, data, caption))
@@ -166,16 +185,22 @@ def list_photos(session: SessionDep, principal: ActivitiesRead, activity_id: int
     return [service.photo_public(p) for p in service.list_photos(session, activity)]
 
 
-@router.get("/{activity_id}/photos/{photo_id}", response_class=FileResponse,
-            responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}})
+@router.get(
+    "/{activity_id}/photos/{photo_id}",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+)
 def get_photo(session: SessionDep, principal: ActivitiesRead, activity_id: int, photo_id: int):
     activity = get_scoped(session, Activity, activity_id, principal)
     key, media = service.photo_file(service.get_photo(session, activity, photo_id))
     return media_store().response(key, media, {"Cache-Control": "private, max-age=86400"})
 
 
-@router.get("/{activity_id}/photos/{photo_id}/thumbnail", response_class=FileResponse,
-            responses={200: {"content": {"image/jpeg": {}}}})
+@router.get(
+    "/{activity_id}/photos/{photo_id}/thumbnail",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
 def get_photo_thumbnail(session: SessionDep, principal: ActivitiesRead, activity_id: int, photo_id: int):
     activity = get_scoped(session, Activity, activity_id, principal)
     key, media = service.photo_file(service.get_photo(session, activity, photo_id), thumbnail=True)
@@ -222,8 +247,19 @@ def list_inactive_branches(
     stmt = within(session, principal, service.inactive_statement(principal, days), Branch, under)
     if kind is not None:
         stmt = stmt.where(Branch.kind == kind.value)
-    return page.respond(session, stmt, service.inactive_row,
-                        sortable={"code": Branch.code, "name": Branch.name, "id": Branch.id,
-                                  "last_held_at": service.last_held_sort()},
-                        default_sort="code", search=[Branch.name, Branch.code], columns=INACTIVE_COLUMNS,
-                        filename="inactive-branches", scalars=False)
+    return page.respond(
+        session,
+        stmt,
+        service.inactive_row,
+        sortable={
+            "code": Branch.code,
+            "name": Branch.name,
+            "id": Branch.id,
+            "last_held_at": service.last_held_sort(),
+        },
+        default_sort="code",
+        search=[Branch.name, Branch.code],
+        columns=INACTIVE_COLUMNS,
+        filename="inactive-branches",
+        scalars=False,
+    )

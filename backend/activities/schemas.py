@@ -20,14 +20,16 @@ class ActivityFields(_Strict):
     theme: str | None = Field(default=None, max_length=200)
     venue: str | None = Field(default=None, max_length=200)
     ends_at: AwareDatetime | None = None
-    co_organisers: list[str] | None = Field(default=None, max_length=10,
-                                            description="协办单位名称,如县司法局、镇卫生院")
+    co_organisers: list[str] | None = Field(
+        default=None, max_length=10, description="协办单位名称,如县司法局、镇卫生院"
+    )
     plan: str | None = Field(default=None, max_length=4000, description="活动方案")
     participants: int | None = Field(default=None, ge=0, le=MAX_COUNT, description="参与人次")
     households: int | None = Field(default=None, ge=0, le=MAX_COUNT, description="覆盖户数")
     target_group: str | None = Field(default=None, max_length=100)
-    funds: Decimal | None = Field(default=None, ge=0, le=Decimal("9999999999.99"), decimal_places=2,
-                                  description="经费(元)")
+    funds: Decimal | None = Field(
+        default=None, ge=0, le=Decimal("9999999999.99"), decimal_places=2, description="经费(元)"
+    )
     funds_source: str | None = Field(default=None, max_length=100)
     outcome: str | None = Field(default=None, max_length=4000, description="活动记录与成效")
 
@@ -45,7 +47,8 @@ class ActivityCreate(ActivityFields):
     branch_id: int | None = Field(default=None, description="主办组织,默认为填报人所在组织")
     starts_at: AwareDatetime | None = Field(default=None, description="默认现在")
     status: ActivityStatus | None = Field(
-        default=None, description="planned 或 held;不填时开始时间已过为 held,否则为 planned")
+        default=None, description="planned 或 held;不填时开始时间已过为 held,否则为 planned"
+    )
 
 
 class ActivityUpdate(ActivityFields):
@@ -132,8 +135,9 @@ class SignInName(_Strict):
 
 class SignInCreate(_Strict):
     head_count: int | None = Field(default=None, ge=1, le=MAX_COUNT, description="只报人数")
-    names: list[SignInName | str] | None = Field(default=None, min_length=1, max_length=2000,
-                                                 description="签到名单:姓名,或 {name, phone}")
+    names: list[SignInName | str] | None = Field(
+        default=None, min_length=1, max_length=2000, description="签到名单:姓名,或 {name, phone}"
+    )
 
     @model_validator(mode="after")
     def _one_of(self):

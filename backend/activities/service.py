@@ -59,16 +59,21 @@ def to_public(activity: Activity | sa.Row, branch_name: str | None = None) -> Ac
         data = {c.name: getattr(activity, c.name) for c in Activity.__table__.columns}
     data["branch_name"] = branch_name
     data["thumbnail_url"] = thumbnail_url(data["id"], data["cover_photo_id"])
-    data["checklist"] = {"has_plan": bool(data["plan"]), "has_record": bool(data["outcome"]),
-                         "has_photos": data["photo_count"] > 0, "has_sign_in": data["signed_in"] > 0}
+    data["checklist"] = {
+        "has_plan": bool(data["plan"]),
+        "has_record": bool(data["outcome"]),
+        "has_photos": data["photo_count"] > 0,
+        "has_sign_in": data["signed_in"] > 0,
+    }
     return ActivityPublic.model_validate(data)
 
 
 def list_statement(stmt):
     """Plain rows (the table's columns and the organiser's name), not ORM objects: a page is read, never changed."""
     branch_name = sa.select(Branch.name).where(Branch.id == Activity.branch_id).scalar_subquery()
-    return stmt.with_only_columns(*Activity.__table__.c, branch_name.label("branch_name"),
-                                  maintain_column_froms=True)
+    return stmt.with_only_columns(
+        *Activity.__table__.c, branch_name.label("branch_name"), maintain_column_froms=True
+    )
 
 
 def row_to_public(row: sa.Row) -> ActivityPublic:
@@ -84,7 +89,9 @@ def create_activity(session: Session, principal: Principal, data: ActivityCreate
     branch = get_scoped(session, Branch, data.branch_id or principal.branch_id, principal)
     now = utcnow()
     starts_at = (data.starts_at or now).astimezone(UTC)
-    status = data.status or (ActivityStatus.held if starts_at <= now + CLOCK_SLACK else ActivityStatus.planned)
+    status = data.status or (
+        ActivityStatus.held if starts_at <= now + CLOCK_SLACK else ActivityStatus.planned
+    )
     if status == ActivityStatus.verified:
         raise ValidationFailed("status", "新建活动只能是计划中(planned)或已开展(held),核验由上级组织进行")
     if status == ActivityStatus.held and starts_at > now + CLOCK_SLACK:
@@ -92,7 +99,9 @@ def create_activity(session: Session, principal: Principal, data: ActivityCreate
     activity = Activity(
         **data.model_dump(exclude={"branch_id", "starts_at", "status", "co_organisers"}),
         co_organisers=[n.strip() for n in data.co_organisers or []],
-        starts_at=starts_at, status=status, created_by=principal.subject,
+        starts_at=starts_at,
+        status=status,
+        created_by=principal.subject,
         held_at=now if status == ActivityStatus.held else None,
     )
     _check_times(activity)
@@ -107,7 +116,9 @@ def _check_times(activity: Activity) -> None:
         raise ValidationFailed("ends_at", "结束时间不能早于开始时间")
 
 
-def update_activity(session: Session, principal: Principal, activity: Activity, data: ActivityUpdate) -> Activity:
+def update_activity(
+    session: Session, principal: Principal, activity: Activity, data: ActivityUpdate
+) -> Activity:
     _lock_verified(activity)
     changes = data.model_dump(exclude_unset=True)
     for required in ("type", "title", "starts_at"):
@@ -178,30 +189,60 @@ def verify(session: Session, principal: Principal, activity: Activity, data: Ver
     activity.verify_note = data.note
     activity.updated_at = now
     session.flush()
-    record_event(session, "activity.verified", activity.branch_id, {
-        "activity_id": activity.id, "type": activity.type, "participants": activity.participants,
-        "households": activity.households})
+    record_event(
+        session,
+        "activity.verified",
+        activity.branch_id,
+        {
+            "activity_id": activity.id,
+            "type": activity.type,
+            "participants": activity.participants,
+            "households": activity.households,
+        },
+    )
     return activity
 
 
 def photo_public(photo: ActivityPhoto) -> PhotoPublic:
     base = f"{API}/activities/{photo.activity_id}/photos/{photo.id}"
-    return PhotoPublic(id=photo.id, activity_id=photo.activity_id, content_type=photo.content_type, size=photo.size,
-                       width=photo.width, height=photo.height, sha256=photo.sha256, caption=photo.caption,
-                       url=base, thumbnail_url=base + "/thumbnail", created_at=photo.created_at)
+    return PhotoPublic(
+        id=photo.id,
+        activity_id=photo.activity_id,
+        content_type=photo.content_type,
+        size=photo.size,
+        width=photo.width,
+        height=photo.height,
+        sha256=photo.sha256,
+        caption=photo.caption,
+        url=base,
+        thumbnail_url=base + "/thumbnail",
+        created_at=photo.created_at,
+    )
 
 
-def add_photo(session: Session, principal: Principal, activity: Activity, data: bytes,
-              caption: str | None = None) -> ActivityPhoto:
+def add_photo(
+    session: Session, principal: Principal, activity: Activity, data: bytes, caption: str | None = None
+) -> ActivityPhoto:
     _lock_verified(activity)
     stored = photo_store.store_image(data)
-    existing = session.exec(select(ActivityPhoto).where(ActivityPhoto.activity_id == activity.id,
-                                                        ActivityPhoto.sha256 == stored.sha256)).first()
+    existing = session.exec(
+        select(ActivityPhoto).where(
+            ActivityPhoto.activity_id == activity.id, ActivityPhoto.sha256 == stored.sha256
+        )
+    ).first()
     if existing is not None:
         return existing
-    photo = ActivityPhoto(activity_id=activity.id, sha256=stored.sha256, content_type=stored.content_type,
-                          size=stored.size, width=stored.width, height=stored.height,
-                          thumb_sha256=stored.thumb_sha256, caption=caption, uploaded_by=principal.subject)
+    photo = ActivityPhoto(
+        activity_id=activity.id,
+        sha256=stored.sha256,
+        content_type=stored.content_type,
+        size=stored.size,
+        width=stored.width,
+        height=stored.height,
+        thumb_sha256=stored.thumb_sha256,
+        caption=caption,
+        uploaded_by=principal.subject,
+    )
     session.add(photo)
     session.flush()
     activity.photo_count += 1
@@ -213,13 +254,17 @@ def add_photo(session: Session, principal: Principal, activity: Activity, data: 
 
 
 def list_photos(session: Session, activity: Activity) -> list[ActivityPhoto]:
-    return list(session.exec(select(ActivityPhoto).where(ActivityPhoto.activity_id == activity.id)
-                             .order_by(ActivityPhoto.id)).all())
+    return list(
+        session.exec(
+            select(ActivityPhoto).where(ActivityPhoto.activity_id == activity.id).order_by(ActivityPhoto.id)
+        ).all()
+    )
 
 
 def get_photo(session: Session, activity: Activity, photo_id: int) -> ActivityPhoto:
-    photo = session.exec(select(ActivityPhoto).where(ActivityPhoto.id == photo_id,
-                                                     ActivityPhoto.activity_id == activity.id)).first()
+    photo = session.exec(
+        select(ActivityPhoto).where(ActivityPhoto.id == photo_id, ActivityPhoto.activity_id == activity.id)
+    ).first()
     if photo is None:
         raise NotFound("照片不存在")
     return photo
@@ -239,21 +284,29 @@ def delete_photo(session: Session, activity: Activity, photo: ActivityPhoto) -> 
     # The file stays: other activities may share the same content.
     activity.photo_count = max(0, activity.photo_count - 1)
     if activity.cover_photo_id == photo.id:
-        activity.cover_photo_id = session.exec(select(ActivityPhoto.id).where(
-            ActivityPhoto.activity_id == activity.id).order_by(ActivityPhoto.id)).first()
+        activity.cover_photo_id = session.exec(
+            select(ActivityPhoto.id)
+            .where(ActivityPhoto.activity_id == activity.id)
+            .order_by(ActivityPhoto.id)
+        ).first()
     activity.updated_at = utcnow()
     session.flush()
 
 
-def add_sign_in(session: Session, principal: Principal, activity: Activity, data: SignInCreate) -> ActivitySignIn:
+def add_sign_in(
+    session: Session, principal: Principal, activity: Activity, data: SignInCreate
+) -> ActivitySignIn:
     _lock_verified(activity)
     if data.names is not None:
         names = [SignInName(name=n.strip()) if isinstance(n, str) else n for n in data.names]
         rows = [n.model_dump() for n in names]
-        sheet = ActivitySignIn(activity_id=activity.id, head_count=len(rows), names=rows,
-                               created_by=principal.subject)
+        sheet = ActivitySignIn(
+            activity_id=activity.id, head_count=len(rows), names=rows, created_by=principal.subject
+        )
     else:
-        sheet = ActivitySignIn(activity_id=activity.id, head_count=data.head_count, created_by=principal.subject)
+        sheet = ActivitySignIn(
+            activity_id=activity.id, head_count=data.head_count, created_by=principal.subject
+        )
     session.add(sheet)
     activity.signed_in += sheet.head_count
     activity.updated_at = utcnow()
@@ -265,15 +318,27 @@ def sign_in_public(principal: Principal, sheet: ActivitySignIn) -> SignInPublic:
     names = None
     if sheet.names is not None:
         show = principal.can("pii:read")
-        names = [SignInNamePublic(name=n["name"], phone=n.get("phone") if show else mask_phone(n.get("phone")))
-                 for n in sheet.names]
-    return SignInPublic(id=sheet.id, activity_id=sheet.activity_id, head_count=sheet.head_count, names=names,
-                        created_at=sheet.created_at)
+        names = [
+            SignInNamePublic(name=n["name"], phone=n.get("phone") if show else mask_phone(n.get("phone")))
+            for n in sheet.names
+        ]
+    return SignInPublic(
+        id=sheet.id,
+        activity_id=sheet.activity_id,
+        head_count=sheet.head_count,
+        names=names,
+        created_at=sheet.created_at,
+    )
 
 
 def list_sign_ins(session: Session, activity: Activity) -> list[ActivitySignIn]:
-    return list(session.exec(select(ActivitySignIn).where(ActivitySignIn.activity_id == activity.id)
-                             .order_by(ActivitySignIn.id)).all())
+    return list(
+        session.exec(
+            select(ActivitySignIn)
+            .where(ActivitySignIn.activity_id == activity.id)
+            .order_by(ActivitySignIn.id)
+        ).all()
+    )
 
 
 # ---- inactive branches and figures
@@ -284,9 +349,11 @@ def china_day_start(day: date) -> datetime:
 
 
 def _last_held():
-    return (sa.select(sa.func.max(Activity.starts_at))
-            .where(Activity.branch_id == Branch.id, Activity.deleted_at.is_(None), Activity.status.in_(DONE))
-            .scalar_subquery())
+    return (
+        sa.select(sa.func.max(Activity.starts_at))
+        .where(Activity.branch_id == Branch.id, Activity.deleted_at.is_(None), Activity.status.in_(DONE))
+        .scalar_subquery()
+    )
 
 
 def last_held_sort():
@@ -298,13 +365,19 @@ def inactive_statement(principal: Principal, days: int, now: datetime | None = N
     """Villages and communities in scope with no held or verified activity that started in the last `days` days."""
     now = now or utcnow()
     since = now - timedelta(days=days)
-    recent = sa.exists().where(Activity.branch_id == Branch.id, Activity.deleted_at.is_(None),
-                               Activity.status.in_(DONE), Activity.starts_at >= since,
-                               Activity.starts_at <= now + CLOCK_SLACK)
+    recent = sa.exists().where(
+        Activity.branch_id == Branch.id,
+        Activity.deleted_at.is_(None),
+        Activity.status.in_(DONE),
+        Activity.starts_at >= since,
+        Activity.starts_at <= now + CLOCK_SLACK,
+    )
     last_held = _last_held()
     parent = aliased(Branch)
     parent_name = sa.select(parent.name).where(parent.id == Branch.parent_id).scalar_subquery()
-    stmt = scoped(select(Branch), principal).where(Branch.kind.in_([k.value for k in GRASSROOTS_KINDS]), ~recent)
+    stmt = scoped(select(Branch), principal).where(
+        Branch.kind.in_([k.value for k in GRASSROOTS_KINDS]), ~recent
+    )
     return stmt.add_columns(parent_name.label("parent_name"), last_held.label("last_held_at"))
 
 
@@ -314,8 +387,16 @@ def inactive_row(row) -> InactiveBranch:
         last = datetime.fromisoformat(last)
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=UTC)
-    return InactiveBranch(id=branch.id, code=branch.code, name=branch.name, kind=branch.kind,
-                          parent_id=branch.parent_id, parent_name=parent_name, path=branch.path, last_held_at=last)
+    return InactiveBranch(
+        id=branch.id,
+        code=branch.code,
+        name=branch.name,
+        kind=branch.kind,
+        parent_id=branch.parent_id,
+        parent_name=parent_name,
+        path=branch.path,
+        last_held_at=last,
+    )
 
 
 def _months(date_from: date, date_to: date) -> list[tuple[str, datetime, datetime]]:
@@ -339,57 +420,92 @@ def resolve_period(date_from: date | None, date_to: date | None) -> tuple[date, 
     return date_from, date_to
 
 
-def stats(session: Session, principal: Principal, root: Branch, date_from: date, date_to: date) -> ActivityStats:
+def stats(
+    session: Session, principal: Principal, root: Branch, date_from: date, date_to: date
+) -> ActivityStats:
     start, end = china_day_start(date_from), china_day_start(date_to + timedelta(days=1))
     under = getattr(Activity, f"a{root.depth}") == root.id
-    in_period = scoped(select(Activity), principal).where(under, Activity.starts_at >= start,
-                                                          Activity.starts_at < end)
+    in_period = scoped(select(Activity), principal).where(
+        under, Activity.starts_at >= start, Activity.starts_at < end
+    )
     people = sa.func.coalesce(Activity.participants, Activity.signed_in)
     base = in_period.subquery()
-    by_status = dict(session.execute(
-        sa.select(base.c.status, sa.func.count()).group_by(base.c.status)).all())
+    by_status = dict(session.execute(sa.select(base.c.status, sa.func.count()).group_by(base.c.status)).all())
     done = in_period.where(Activity.status.in_(DONE))
     type_rows = session.execute(
-        done.with_only_columns(Activity.type, sa.func.count(), sa.func.coalesce(sa.func.sum(people), 0),
-                               sa.func.coalesce(sa.func.sum(Activity.households), 0))
-        .group_by(Activity.type).order_by(Activity.type)).all()
+        done.with_only_columns(
+            Activity.type,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(people), 0),
+            sa.func.coalesce(sa.func.sum(Activity.households), 0),
+        )
+        .group_by(Activity.type)
+        .order_by(Activity.type)
+    ).all()
     months = _months(date_from, date_to)
-    month_col = sa.case(*[(Activity.starts_at < upper, label) for label, _lower, upper in months],
-                        else_=months[-1][0])
+    month_col = sa.case(
+        *[(Activity.starts_at < upper, label) for label, _lower, upper in months], else_=months[-1][0]
+    )
     # Group on a subquery's column: PostgreSQL will not match a CASE with bound parameters to itself.
     by_month = done.with_only_columns(month_col.label("month"), people.label("people")).subquery()
-    month_rows = {m: (n, p) for m, n, p in session.execute(
-        sa.select(by_month.c.month, sa.func.count(), sa.func.coalesce(sa.func.sum(by_month.c.people), 0))
-        .group_by(by_month.c.month)).all()}
+    month_rows = {
+        m: (n, p)
+        for m, n, p in session.execute(
+            sa.select(
+                by_month.c.month, sa.func.count(), sa.func.coalesce(sa.func.sum(by_month.c.people), 0)
+            ).group_by(by_month.c.month)
+        ).all()
+    }
 
     grassroots = scoped(select(Branch.id), principal).where(
-        getattr(Branch, f"a{root.depth}") == root.id, Branch.kind.in_([k.value for k in GRASSROOTS_KINDS]))
+        getattr(Branch, f"a{root.depth}") == root.id, Branch.kind.in_([k.value for k in GRASSROOTS_KINDS])
+    )
     villages = _count(session, grassroots)
     active_ids = done.with_only_columns(Activity.branch_id).distinct().subquery()
     villages_active = _count(session, grassroots.where(Branch.id.in_(sa.select(active_ids.c.branch_id))))
 
     members = scoped(select(Member.id), principal).where(getattr(Member, f"a{root.depth}") == root.id)
     year_start = date(today_in_china().year, 1, 1)
-    trained = members.where(sa.exists().where(MemberTraining.member_id == Member.id,
-                                              MemberTraining.trained_on >= year_start))
+    trained = members.where(
+        sa.exists().where(MemberTraining.member_id == Member.id, MemberTraining.trained_on >= year_start)
+    )
     today = today_in_china()
     branches = scoped(select(Branch.id), principal).where(getattr(Branch, f"a{root.depth}") == root.id)
     return ActivityStats(
-        branch_id=root.id, branch_name=root.name, period=DateRange(date_from=date_from, date_to=date_to),
+        branch_id=root.id,
+        branch_name=root.name,
+        period=DateRange(date_from=date_from, date_to=date_to),
         activities=sum(r[1] for r in type_rows),
-        planned=by_status.get("planned", 0), held=by_status.get("held", 0), verified=by_status.get("verified", 0),
-        participants=int(sum(r[2] for r in type_rows)), households=int(sum(r[3] for r in type_rows)),
+        planned=by_status.get("planned", 0),
+        held=by_status.get("held", 0),
+        verified=by_status.get("verified", 0),
+        participants=int(sum(r[2] for r in type_rows)),
+        households=int(sum(r[3] for r in type_rows)),
         by_type=[TypeCount(type=t, activities=n, participants=int(p)) for t, n, p, _h in type_rows],
-        by_month=[MonthCount(month=m, activities=month_rows.get(m, (0, 0))[0],
-                             participants=int(month_rows.get(m, (0, 0))[1])) for m, _l, _u in months],
-        villages=villages, villages_active=villages_active,
+        by_month=[
+            MonthCount(
+                month=m,
+                activities=month_rows.get(m, (0, 0))[0],
+                participants=int(month_rows.get(m, (0, 0))[1]),
+            )
+            for m, _l, _u in months
+        ],
+        villages=villages,
+        villages_active=villages_active,
         villages_active_share=round(villages_active / villages, 4) if villages else None,
-        members=_count(session, members), members_trained_this_year=_count(session, trained),
+        members=_count(session, members),
+        members_trained_this_year=_count(session, trained),
         terms_overdue=_count(session, branches.where(Branch.term_due_on < today)),
-        terms_due_soon=_count(session, branches.where(
-            Branch.term_due_on >= today, Branch.term_due_on <= today + timedelta(days=TERM_WARNING_DAYS))),
+        terms_due_soon=_count(
+            session,
+            branches.where(
+                Branch.term_due_on >= today, Branch.term_due_on <= today + timedelta(days=TERM_WARNING_DAYS)
+            ),
+        ),
     )
 
 
 def _count(session: Session, stmt) -> int:
-    return session.execute(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    return session.execute(
+        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    ).scalar_one()

@@ -55,6 +55,13 @@ def list_audit(
     if until:
         stmt = stmt.where(AuditLog.at < until)
     stmt = within(session, principal, stmt, AuditLog, under)
-    return page.respond(session, stmt, AuditPublic, sortable={"at": AuditLog.at, "id": AuditLog.id},
-                        default_sort="-at", search=[AuditLog.actor_name, AuditLog.entity],
-                        columns=AUDIT_COLUMNS, filename="audit")
+    return page.respond(
+        session,
+        stmt,
+        AuditPublic,
+        sortable={"at": AuditLog.at, "id": AuditLog.id},
+        default_sort="-at",
+        search=[AuditLog.actor_name, AuditLog.entity],
+        columns=AUDIT_COLUMNS,
+        filename="audit",
+    )

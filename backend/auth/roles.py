@@ -16,59 +16,124 @@ class Role(StrEnum):
 HUMAN_ROLES = (Role.county_admin, Role.cadre, Role.village_rep, Role.hotline_operator, Role.leader)
 MACHINE_ROLES = (Role.health_bureau, Role.civil_affairs)
 
-ALL_PERMISSIONS = frozenset({
-    "branches:read", "branches:write",
-    "users:admin", "audit:read", "settings:admin", "pii:read", "reports:read", "jobs:read",
-    "members:read", "members:write",
-    "activities:read", "activities:write", "activities:verify",
-    "volunteers:read", "volunteers:write", "volunteers:approve",
-    "tickets:read", "tickets:write", "tickets:stats",
-    "women:read", "women:write",
-    "screenings:read", "screenings:write", "screenings:batch", "screenings:stats",
-    "followups:read", "followups:write",
-    "aid:read", "aid:write", "aid:verify", "aid:approve",
-    "events:read", "webhooks:admin",
-})
+ALL_PERMISSIONS = frozenset(
+    {
+        "branches:read",
+        "branches:write",
+        "users:admin",
+        "audit:read",
+        "settings:admin",
+        "pii:read",
+        "reports:read",
+        "jobs:read",
+        "members:read",
+        "members:write",
+        "activities:read",
+        "activities:write",
+        "activities:verify",
+        "volunteers:read",
+        "volunteers:write",
+        "volunteers:approve",
+        "tickets:read",
+        "tickets:write",
+        "tickets:stats",
+        "women:read",
+        "women:write",
+        "screenings:read",
+        "screenings:write",
+        "screenings:batch",
+        "screenings:stats",
+        "followups:read",
+        "followups:write",
+        "aid:read",
+        "aid:write",
+        "aid:verify",
+        "aid:approve",
+        "events:read",
+        "webhooks:admin",
+    }
+)
 
 _READS = {p for p in ALL_PERMISSIONS if p.endswith((":read", ":stats"))}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.county_admin: ALL_PERMISSIONS - {"screenings:batch"},
-    Role.cadre: frozenset({
-        "branches:read", "pii:read", "reports:read", "jobs:read",
-        "members:read", "members:write",
-        "activities:read", "activities:write", "activities:verify",
-        "volunteers:read", "volunteers:write", "volunteers:approve",
-        "tickets:read", "tickets:write", "tickets:stats",
-        "women:read", "women:write",
-        "screenings:read", "screenings:write", "screenings:stats",
-        "followups:read", "followups:write",
-        "aid:read", "aid:write",
-    }),
-    Role.village_rep: frozenset({
-        "branches:read", "reports:read", "jobs:read",
-        "members:read",
-        "activities:read", "activities:write",
-        "volunteers:read", "volunteers:write",
-        "tickets:read", "tickets:write",
-        "women:read", "women:write",
-        "screenings:read",
-        "followups:read", "followups:write",
-    }),
-    Role.hotline_operator: frozenset({
-        "branches:read", "pii:read", "reports:read",
-        "tickets:read", "tickets:write", "tickets:stats",
-    }),
+    Role.cadre: frozenset(
+        {
+            "branches:read",
+            "pii:read",
+            "reports:read",
+            "jobs:read",
+            "members:read",
+            "members:write",
+            "activities:read",
+            "activities:write",
+            "activities:verify",
+            "volunteers:read",
+            "volunteers:write",
+            "volunteers:approve",
+            "tickets:read",
+            "tickets:write",
+            "tickets:stats",
+            "women:read",
+            "women:write",
+            "screenings:read",
+            "screenings:write",
+            "screenings:stats",
+            "followups:read",
+            "followups:write",
+            "aid:read",
+            "aid:write",
+        }
+    ),
+    Role.village_rep: frozenset(
+        {
+            "branches:read",
+            "reports:read",
+            "jobs:read",
+            "members:read",
+            "activities:read",
+            "activities:write",
+            "volunteers:read",
+            "volunteers:write",
+            "tickets:read",
+            "tickets:write",
+            "women:read",
+            "women:write",
+            "screenings:read",
+            "followups:read",
+            "followups:write",
+        }
+    ),
+    Role.hotline_operator: frozenset(
+        {
+            "branches:read",
+            "pii:read",
+            "reports:read",
+            "tickets:read",
+            "tickets:write",
+            "tickets:stats",
+        }
+    ),
     # Leaders read figures; they never see caller identity or case files.
     Role.leader: frozenset(_READS - {"pii:read", "tickets:read", "audit:read", "jobs:read", "events:read"}),
-    Role.health_bureau: frozenset({
-        "branches:read", "women:read", "women:write",
-        "screenings:read", "screenings:write", "screenings:batch", "followups:read",
-        "events:read", "webhooks:admin",
-    }),
+    Role.health_bureau: frozenset(
+        {
+            "branches:read",
+            "women:read",
+            "women:write",
+            "screenings:read",
+            "screenings:write",
+            "screenings:batch",
+            "followups:read",
+            "events:read",
+            "webhooks:admin",
+        }
+    ),
     # Machine clients manage only the webhook subscriptions they made themselves (see integrations).
-    Role.civil_affairs: frozenset({"branches:read", "women:read", "pii:read", "aid:read", "aid:verify",
-                                   "events:read", "webhooks:admin"}),
+    Role.civil_affairs: frozenset(
+        {"branches:read", "women:read", "pii:read", "aid:read", "aid:verify", "events:read", "webhooks:admin"}
+    ),
 }
 
 # Who may grant whom: a user administrator never grants a role above her own.

@@ -72,10 +72,18 @@ def logout(session: SessionDep, principal: Authenticated, body: LogoutRequest | 
 @router.get("/me", response_model=MeResponse)
 def me(principal: Authenticated):
     # Everything here was read with the account when the request was let in.
-    branch = BranchRef(id=principal.branch_id, name=principal.branch_name, kind=principal.branch_kind,
-                       path=principal.branch_path, code=principal.branch_code, depth=principal.branch_depth)
+    branch = BranchRef(
+        id=principal.branch_id,
+        name=principal.branch_name,
+        kind=principal.branch_kind,
+        path=principal.branch_path,
+        code=principal.branch_code,
+        depth=principal.branch_depth,
+    )
     return MeResponse(
-        user=MeUser(id=principal.id, kind=principal.kind, username=principal.login, display_name=principal.name),
+        user=MeUser(
+            id=principal.id, kind=principal.kind, username=principal.login, display_name=principal.name
+        ),
         role=principal.role,
         branch=branch,
         permissions=sorted(principal.permissions),
@@ -113,11 +121,14 @@ def list_users(
         stmt = stmt.where(User.is_active == is_active)
     stmt = within(session, principal, stmt, User, under)
     return page.respond(
-        session, stmt, UserPublic,
+        session,
+        stmt,
+        UserPublic,
         sortable={"created_at": User.created_at, "username": User.username, "id": User.id},
         default_sort="username",
         search=[User.username, User.display_name],
-        columns=USER_COLUMNS, filename="users",
+        columns=USER_COLUMNS,
+        filename="users",
     )
 
 

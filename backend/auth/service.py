@@ -38,7 +38,9 @@ def _issue_refresh(session: Session, user: User, family_id: str | None = None) -
 
 
 def _tokens_for_user(session: Session, user: User, family_id: str | None = None) -> TokenResponse:
-    access, _jti, lifetime = create_access_token(subject=f"user:{user.id}", role=user.role, branch_id=user.branch_id)
+    access, _jti, lifetime = create_access_token(
+        subject=f"user:{user.id}", role=user.role, branch_id=user.branch_id
+    )
     refresh = _issue_refresh(session, user, family_id)
     return TokenResponse(access_token=access, expires_in=lifetime, refresh_token=refresh)
 
@@ -58,13 +60,22 @@ def login_with_password(session: Session, username: str, password: str) -> Token
         audit.record(session, "login_failed", actor=f"username:{username[:40]}", after={"reason": "unknown"})
         raise InvalidCredentials()
     correct = (user.locked_until is None or user.locked_until <= utcnow()) and verify_password(
-        password, user.password_hash)
+        password, user.password_hash
+    )
     begin_write(session)
     session.refresh(user, with_for_update=True)
     now = utcnow()
     if user.locked_until and user.locked_until > now:
-        audit.record(session, "login_failed", actor=f"user:{user.id}", actor_name=user.display_name,
-                     entity="user", entity_id=user.id, placed_in=user, after={"reason": "locked"})
+        audit.record(
+            session,
+            "login_failed",
+            actor=f"user:{user.id}",
+            actor_name=user.display_name,
+            entity="user",
+            entity_id=user.id,
+            placed_in=user,
+            after={"reason": "locked"},
+        )
         raise InvalidCredentials()
     if not correct or not user.is_active:
         user.failed_logins += 1
@@ -73,14 +84,29 @@ def login_with_password(session: Session, username: str, password: str) -> Token
             user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
             user.failed_logins = 0
             reason = "locked_now"
-        audit.record(session, "login_failed", actor=f"user:{user.id}", actor_name=user.display_name,
-                     entity="user", entity_id=user.id, placed_in=user, after={"reason": reason})
+        audit.record(
+            session,
+            "login_failed",
+            actor=f"user:{user.id}",
+            actor_name=user.display_name,
+            entity="user",
+            entity_id=user.id,
+            placed_in=user,
+            after={"reason": reason},
+        )
         raise InvalidCredentials()
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    audit.record(session, "login", actor=f"user:{user.id}", actor_name=user.display_name,
-                 entity="user", entity_id=user.id, placed_in=user)
+    audit.record(
+        session,
+        "login",
+        actor=f"user:{user.id}",
+        actor_name=user.display_name,
+        entity="user",
+        entity_id=user.id,
+        placed_in=user,
+    )
     return _tokens_for_user(session, user)
 
 
@@ -92,11 +118,25 @@ def login_with_client_credentials(session: Session, client_id: str, client_secre
     correct = verify_password(client_secret, client.secret_hash)
     begin_write(session)
     if not correct or not client.is_active:
-        audit.record(session, "login_failed", actor=f"client:{client.id}", actor_name=client.name,
-                     entity="api_client", entity_id=client.id, placed_in=client)
+        audit.record(
+            session,
+            "login_failed",
+            actor=f"client:{client.id}",
+            actor_name=client.name,
+            entity="api_client",
+            entity_id=client.id,
+            placed_in=client,
+        )
         raise InvalidCredentials("客户端标识或密钥错误")
-    audit.record(session, "login", actor=f"client:{client.id}", actor_name=client.name,
-                 entity="api_client", entity_id=client.id, placed_in=client)
+    audit.record(
+        session,
+        "login",
+        actor=f"client:{client.id}",
+        actor_name=client.name,
+        entity="api_client",
+        entity_id=client.id,
+        placed_in=client,
+    )
     access, _jti, lifetime = create_access_token(
         subject=f"client:{client.id}", role=client.role, branch_id=client.branch_id
     )
@@ -117,14 +157,20 @@ def refresh(session: Session, refresh_token: str) -> TokenResponse:
     """
     now = utcnow()
     # Locked on PostgreSQL: of two refreshes with the same token at once, the second sees the first's rotation.
-    stored = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))
-                          .with_for_update()).first()
+    stored = session.exec(
+        select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token)).with_for_update()
+    ).first()
     if stored is None or stored.revoked_at is not None:
         raise Unauthorized("刷新令牌无效,请重新登录")
     if stored.rotated_at is not None:
         _revoke_family(session, stored.family_id)
-        audit.record(session, "refresh_reuse", actor=f"user:{stored.user_id}", entity="refresh_token",
-                     entity_id=stored.family_id)
+        audit.record(
+            session,
+            "refresh_reuse",
+            actor=f"user:{stored.user_id}",
+            entity="refresh_token",
+            entity_id=stored.family_id,
+        )
         raise Unauthorized("刷新令牌已被使用过,为安全起见已注销该登录,请重新登录")
     if stored.expires_at <= now:
         raise Unauthorized("登录已过期,请重新登录")
@@ -170,8 +216,10 @@ def create_user(session: Session, principal: Principal, data: UserCreate) -> Use
     _check_grant(principal, data.role)
     branch = get_scoped(session, Branch, data.branch_id, principal)
     if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
-        raise Conflict(f"用户名「{data.username}」已被使用", errors=[{"field": "username", "loc": ["username"],
-                                                                       "message": "用户名已被使用"}])
+        raise Conflict(
+            f"用户名「{data.username}」已被使用",
+            errors=[{"field": "username", "loc": ["username"], "message": "用户名已被使用"}],
+        )
     user = User(
         username=data.username,
         display_name=data.display_name,

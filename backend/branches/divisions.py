@@ -99,9 +99,16 @@ def import_divisions(
             if parent is None and attach_to is not None:
                 parent = attach_to
             depth = parent.depth + 1 if parent else 1
-            values = {"code": code, "name": name, "kind": kind_from_name(level, name).value,
-                      "parent_id": parent.id if parent else None, "path": "", "depth": depth,
-                      "created_at": now, "updated_at": now}
+            values = {
+                "code": code,
+                "name": name,
+                "kind": kind_from_name(level, name).value,
+                "parent_id": parent.id if parent else None,
+                "path": "",
+                "depth": depth,
+                "created_at": now,
+                "updated_at": now,
+            }
             for i, a in enumerate(ANCESTOR_COLUMNS, start=1):
                 values[a] = getattr(parent, a) if parent and i < depth else None
             new_rows.append(values)
@@ -111,13 +118,14 @@ def import_divisions(
             # Paths and the node's own ancestor column need the ids the database just gave.
             p = table.alias("p")
             parent_path = sa.select(p.c.path).where(p.c.id == table.c.parent_id).scalar_subquery()
-            new_path = sa.func.coalesce(parent_path, "/", type_=sa.String) + sa.cast(table.c.id, sa.String) + "/"
+            new_path = (
+                sa.func.coalesce(parent_path, "/", type_=sa.String) + sa.cast(table.c.id, sa.String) + "/"
+            )
             for depth in sorted({r["depth"] for r in new_rows}):
                 session.execute(
                     sa.update(table)
                     .where(table.c.path == "", table.c.depth == depth)
-                    .values(path=new_path,
-                            **{f"a{depth}": table.c.id})
+                    .values(path=new_path, **{f"a{depth}": table.c.id})
                 )
             load([r["code"] for r in new_rows])
         added[LEVELS[level][0].removesuffix(".csv")] = len(new_rows)

@@ -57,7 +57,10 @@ def _fill_path(_mapper, connection, target: Branch) -> None:
     own = f"a{target.depth}"
     ancestors = [str(getattr(target, f"a{i}")) for i in range(1, target.depth)]
     path = "/" + "".join(f"{a}/" for a in [*ancestors, str(target.id)])
-    connection.execute(sa.update(Branch.__table__).where(Branch.__table__.c.id == target.id)
-                       .values(path=path, **{own: target.id}))
+    connection.execute(
+        sa.update(Branch.__table__)
+        .where(Branch.__table__.c.id == target.id)
+        .values(path=path, **{own: target.id})
+    )
     set_committed_value(target, "path", path)
     set_committed_value(target, own, target.id)

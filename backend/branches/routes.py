@@ -33,8 +33,14 @@ BRANCH_COLUMNS = [
     Column("womens_home.venue", "妇女之家场所"),
     Column("womens_home.six_have_count", "六有达标项"),
 ]
-SORTABLE = {"code": Branch.code, "name": Branch.name, "created_at": Branch.created_at,
-            "term_due_on": Branch.term_due_on, "depth": Branch.depth, "id": Branch.id}
+SORTABLE = {
+    "code": Branch.code,
+    "name": Branch.name,
+    "created_at": Branch.created_at,
+    "term_due_on": Branch.term_due_on,
+    "depth": Branch.depth,
+    "id": Branch.id,
+}
 
 
 def _list(session, principal, page: PageDep, stmt, filename: str, **filters):
@@ -44,12 +50,20 @@ def _list(session, principal, page: PageDep, stmt, filename: str, **filters):
     if filters.get("depth") is not None:
         stmt = stmt.where(Branch.depth == filters["depth"])
     if filters.get("has_womens_home") is not None:
-        stmt = stmt.where(Branch.womens_home.is_not(None) if filters["has_womens_home"]
-                          else Branch.womens_home.is_(None))
+        stmt = stmt.where(
+            Branch.womens_home.is_not(None) if filters["has_womens_home"] else Branch.womens_home.is_(None)
+        )
     stmt = service.term_filter(stmt, filters.get("term_status"), filters.get("term_due_within"))
-    return page.respond(session, stmt, BranchPublic, sortable=SORTABLE, default_sort="code",
-                        search=[Branch.name, Branch.code, Branch.chair_name], columns=BRANCH_COLUMNS,
-                        filename=filename)
+    return page.respond(
+        session,
+        stmt,
+        BranchPublic,
+        sortable=SORTABLE,
+        default_sort="code",
+        search=[Branch.name, Branch.code, Branch.chair_name],
+        columns=BRANCH_COLUMNS,
+        filename=filename,
+    )
 
 
 KindFilter = Annotated[list[BranchKind] | None, Query(description="组织类型,可多选")]
@@ -74,8 +88,18 @@ def list_branches(
     if parent_id is not None:
         stmt = stmt.where(Branch.parent_id == parent_id)
     stmt = within(session, principal, stmt, Branch, under)
-    return _list(session, principal, page, stmt, "branches", kind=kind, depth=depth, term_status=term_status,
-                 term_due_within=term_due_within, has_womens_home=has_womens_home)
+    return _list(
+        session,
+        principal,
+        page,
+        stmt,
+        "branches",
+        kind=kind,
+        depth=depth,
+        term_status=term_status,
+        term_due_within=term_due_within,
+        has_womens_home=has_womens_home,
+    )
 
 
 @router.post("", response_model=BranchPublic, status_code=201)
@@ -89,21 +113,42 @@ def get_branch(session: SessionDep, principal: BranchesRead, branch_id: int):
 
 
 @router.get("/{branch_id}/children", response_model=BranchList, responses=LIST_RESPONSES)
-def list_children(session: SessionDep, principal: BranchesRead, page: PageDep, branch_id: int,
-                  kind: KindFilter = None, term_status: TermFilter = None):
+def list_children(
+    session: SessionDep,
+    principal: BranchesRead,
+    page: PageDep,
+    branch_id: int,
+    kind: KindFilter = None,
+    term_status: TermFilter = None,
+):
     node = get_scoped(session, Branch, branch_id, principal)
     stmt = scoped(select(Branch), principal).where(Branch.parent_id == node.id)
     return _list(session, principal, page, stmt, "branches", kind=kind, term_status=term_status)
 
 
 @router.get("/{branch_id}/subtree", response_model=BranchList, responses=LIST_RESPONSES)
-def list_subtree(session: SessionDep, principal: BranchesRead, page: PageDep, branch_id: int,
-                 kind: KindFilter = None, term_status: TermFilter = None, term_due_within: DueWithin = None):
+def list_subtree(
+    session: SessionDep,
+    principal: BranchesRead,
+    page: PageDep,
+    branch_id: int,
+    kind: KindFilter = None,
+    term_status: TermFilter = None,
+    term_due_within: DueWithin = None,
+):
     """The branch and every branch below it."""
     node = get_scoped(session, Branch, branch_id, principal)
     stmt = scoped(select(Branch), principal).where(getattr(Branch, f"a{node.depth}") == node.id)
-    return _list(session, principal, page, stmt, "branches", kind=kind, term_status=term_status,
-                 term_due_within=term_due_within)
+    return _list(
+        session,
+        principal,
+        page,
+        stmt,
+        "branches",
+        kind=kind,
+        term_status=term_status,
+        term_due_within=term_due_within,
+    )
 
 
 @router.patch("/{branch_id}", response_model=BranchPublic)

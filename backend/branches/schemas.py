@@ -48,8 +48,16 @@ class WomensHomePublic(WomensHome):
     @computed_field
     @property
     def six_have_count(self) -> int:
-        return sum((self.has_organisation, self.has_team, self.has_venue, self.has_rules, self.has_funding,
-                    self.has_activities))
+        return sum(
+            (
+                self.has_organisation,
+                self.has_team,
+                self.has_venue,
+                self.has_rules,
+                self.has_funding,
+                self.has_activities,
+            )
+        )
 
 
 class BranchFields(RequestModel):

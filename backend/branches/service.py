@@ -40,8 +40,10 @@ def _check_code_free(session: Session, code: str | None, exclude_id: int | None 
     if exclude_id is not None:
         stmt = stmt.where(Branch.id != exclude_id)
     if session.exec(stmt).first() is not None:
-        raise Conflict(f"组织代码「{code}」已被使用",
-                       errors=[{"field": "code", "loc": ["code"], "message": "组织代码已被使用"}])
+        raise Conflict(
+            f"组织代码「{code}」已被使用",
+            errors=[{"field": "code", "loc": ["code"], "message": "组织代码已被使用"}],
+        )
 
 
 def create_branch(session: Session, principal: Principal, data: BranchCreate) -> Branch:
@@ -111,10 +113,19 @@ def move_subtree(session: Session, principal: Principal, node: Branch, new_paren
             values["path"] = sa.literal(new_path) + sa.func.substr(table.c.path, len(old_path) + 1)
         session.execute(sa.update(table).where(table.c[node_col] == node.id).values(**values))
     session.execute(
-        sa.update(branch_t).where(branch_t.c.id == node.id).values(parent_id=new_parent.id, updated_at=utcnow())
+        sa.update(branch_t)
+        .where(branch_t.c.id == node.id)
+        .values(parent_id=new_parent.id, updated_at=utcnow())
     )
-    audit.record(session, "move", principal=principal, entity="branch", entity_id=node.id, placed_in=new_parent,
-                 after={"from_parent_id": old_parent_id, "to_parent_id": new_parent.id, "path": new_path})
+    audit.record(
+        session,
+        "move",
+        principal=principal,
+        entity="branch",
+        entity_id=node.id,
+        placed_in=new_parent,
+        after={"from_parent_id": old_parent_id, "to_parent_id": new_parent.id, "path": new_path},
+    )
     session.expire_all()
     return session.get(Branch, node.id)
 
@@ -122,7 +133,9 @@ def move_subtree(session: Session, principal: Principal, node: Branch, new_paren
 def soft_delete(session: Session, principal: Principal, node: Branch) -> None:
     if node.id == principal.branch_id:
         raise Forbidden("不能删除自己所在的组织")
-    child = session.exec(select(Branch.id).where(Branch.parent_id == node.id, Branch.deleted_at.is_(None))).first()
+    child = session.exec(
+        select(Branch.id).where(Branch.parent_id == node.id, Branch.deleted_at.is_(None))
+    ).first()
     if child is not None:
         raise Conflict("该组织还有下级组织,不能删除")
     for table in registered_scoped_tables():
@@ -142,8 +155,9 @@ def term_filter(stmt, status: TermStatus | None, due_within_days: int | None, to
     if status == TermStatus.overdue:
         stmt = stmt.where(Branch.term_due_on < today)
     elif status == TermStatus.due_soon:
-        stmt = stmt.where(Branch.term_due_on >= today,
-                          Branch.term_due_on <= today + timedelta(days=TERM_WARNING_DAYS))
+        stmt = stmt.where(
+            Branch.term_due_on >= today, Branch.term_due_on <= today + timedelta(days=TERM_WARNING_DAYS)
+        )
     elif status == TermStatus.ok:
         stmt = stmt.where(Branch.term_due_on > today + timedelta(days=TERM_WARNING_DAYS))
     elif status == TermStatus.unknown:

@@ -74,8 +74,11 @@ def backup(database_url: str, target: Path) -> Path:
 
 
 def _is_empty(database_url: str) -> bool:
-    engine = sa.create_engine(sa.make_url(database_url).set(
-        drivername="postgresql+psycopg" if database_url.startswith("postgres") else "sqlite"))
+    engine = sa.create_engine(
+        sa.make_url(database_url).set(
+            drivername="postgresql+psycopg" if database_url.startswith("postgres") else "sqlite"
+        )
+    )
     try:
         return not sa.inspect(engine).get_table_names()
     finally:
@@ -94,7 +97,9 @@ def restore(database_url: str, source: Path, *, force: bool = False) -> None:
             raise BackupError(f"{source} is not a SQLite backup (a PostgreSQL dump restores into PostgreSQL)")
         path = _sqlite_path(url)
         if path.exists() and not force and not _is_empty(database_url):
-            raise BackupError(f"{path} is not empty: restore into a fresh database, or pass --force to replace it")
+            raise BackupError(
+                f"{path} is not empty: restore into a fresh database, or pass --force to replace it"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         dest = sqlite3.connect(path, timeout=30)
@@ -107,12 +112,27 @@ def restore(database_url: str, source: Path, *, force: bool = False) -> None:
             src.close()
     elif kind == "postgresql":
         if not magic.startswith(PG_CUSTOM_MAGIC):
-            raise BackupError(f"{source} is not a pg_dump custom-format file (a SQLite backup restores into SQLite)")
+            raise BackupError(
+                f"{source} is not a pg_dump custom-format file (a SQLite backup restores into SQLite)"
+            )
         if not force and not _is_empty(database_url):
-            raise BackupError(f"database {url.database} is not empty: restore into a fresh one, or pass --force")
+            raise BackupError(
+                f"database {url.database} is not empty: restore into a fresh one, or pass --force"
+            )
         libpq, env = _libpq(url)
         options = ["--clean", "--if-exists"] if force else []
-        _run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-              *options, f"--dbname={libpq}", str(source)], env)
+        _run(
+            [
+                "pg_restore",
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--single-transaction",
+                *options,
+                f"--dbname={libpq}",
+                str(source),
+            ],
+            env,
+        )
     else:
         raise BackupError(f"cannot restore into a {kind} database")

@@ -27,7 +27,9 @@ class JSONCompressionMiddleware:
         self.level = level
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or "gzip" not in accepted_encodings(Headers(scope=scope).get("accept-encoding", "")):
+        if scope["type"] != "http" or "gzip" not in accepted_encodings(
+            Headers(scope=scope).get("accept-encoding", "")
+        ):
             await self.app(scope, receive, send)
             return
 

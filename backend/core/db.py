@@ -120,7 +120,9 @@ class Database:
         # rather than in SQLite's busy handler (which sleeps and polls); other processes meet busy_timeout.
         self._serialise_writes = self.dialect == "sqlite" and isinstance(engine, Engine)
         self._writer = threading.Lock()
-        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def dialect(self) -> str:
@@ -210,7 +212,9 @@ def is_unique_violation(exc: sa.exc.IntegrityError) -> bool:
     return "unique" in text or "duplicate key" in text
 
 
-def insert_ignore_conflicts(session: Session, table: sa.Table, rows: list[dict], index_elements: list[str]) -> None:
+def insert_ignore_conflicts(
+    session: Session, table: sa.Table, rows: list[dict], index_elements: list[str]
+) -> None:
     """INSERT ... ON CONFLICT DO NOTHING on either database."""
     if not rows:
         return
@@ -221,4 +225,3 @@ def insert_ignore_conflicts(session: Session, table: sa.Table, rows: list[dict],
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=index_elements)
     session.execute(stmt, rows)
-

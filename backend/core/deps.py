@@ -49,11 +49,25 @@ def _account_statement(kind: str) -> sa.Select:
     name = model.display_name if model is User else model.name
     login = model.username if model is User else model.name
     revoked = sa.select(RevokedToken.jti).where(RevokedToken.jti == sa.bindparam("jti")).exists()
-    return (sa.select(model.id, name.label("name"), login.label("login"), model.role, model.is_active,
-                      model.branch_id, Branch.depth, Branch.path, Branch.name.label("branch_name"),
-                      Branch.kind.label("branch_kind"), Branch.code.label("branch_code"), Branch.deleted_at, revoked.label("revoked"))
-            .join(Branch, Branch.id == model.branch_id)
-            .where(model.id == sa.bindparam("id")))
+    return (
+        sa.select(
+            model.id,
+            name.label("name"),
+            login.label("login"),
+            model.role,
+            model.is_active,
+            model.branch_id,
+            Branch.depth,
+            Branch.path,
+            Branch.name.label("branch_name"),
+            Branch.kind.label("branch_kind"),
+            Branch.code.label("branch_code"),
+            Branch.deleted_at,
+            revoked.label("revoked"),
+        )
+        .join(Branch, Branch.id == model.branch_id)
+        .where(model.id == sa.bindparam("id"))
+    )
 
 
 def principal_from_claims(session: Session, claims: dict) -> Principal:
@@ -63,7 +77,11 @@ def principal_from_claims(session: Session, claims: dict) -> Principal:
     kind, _, raw_id = str(claims["sub"]).partition(":")
     if kind not in ("user", "client") or not raw_id.isdigit():
         raise Unauthorized("令牌无效")
-    row = session.connection().execute(_account_statement(kind), {"id": int(raw_id), "jti": claims["jti"]}).first()
+    row = (
+        session.connection()
+        .execute(_account_statement(kind), {"id": int(raw_id), "jti": claims["jti"]})
+        .first()
+    )
     if row is not None and row.revoked:
         raise Unauthorized("登录已退出,请重新登录")
     if row is None or not row.is_active or row.deleted_at is not None:

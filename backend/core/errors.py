@@ -200,14 +200,18 @@ def validation_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for err in raw:
         loc = [str(p) for p in err.get("loc", ())]
         # Drop the transport prefix (body/query/path) so `field` is what the form calls it.
-        field_loc = loc[1:] if loc and loc[0] in {"body", "query", "path", "header", "cookie", "form"} else loc
+        field_loc = (
+            loc[1:] if loc and loc[0] in {"body", "query", "path", "header", "cookie", "form"} else loc
+        )
         errors.append(
             {"field": ".".join(field_loc) or (loc[0] if loc else ""), "loc": loc, "message": _message(err)}
         )
     return errors
 
 
-def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -253,15 +257,23 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _integrity(_request: Request, exc: sa_exc.IntegrityError):
         # A uniqueness race the service could not see coming (two submissions at once): nothing was written.
         log.info("integrity error turned into 409: %s", exc.orig)
-        body = {"type": PROBLEM_BASE + "conflict", "title": "与现有数据冲突", "status": 409,
-                "detail": "数据已被其他操作修改或已存在,请刷新后重试"}
+        body = {
+            "type": PROBLEM_BASE + "conflict",
+            "title": "与现有数据冲突",
+            "status": 409,
+            "detail": "数据已被其他操作修改或已存在,请刷新后重试",
+        }
         return problem_response(409, body)
 
     @app.exception_handler(sa_exc.DataError)
     @app.exception_handler(OverflowError)
     async def _out_of_range(_request: Request, exc: Exception):
-        body = {"type": PROBLEM_BASE + "validation-error", "title": "提交的内容有误", "status": 422,
-                "detail": "数值超出范围或格式不被数据库接受"}
+        body = {
+            "type": PROBLEM_BASE + "validation-error",
+            "title": "提交的内容有误",
+            "status": 422,
+            "detail": "数值超出范围或格式不被数据库接受",
+        }
         return problem_response(422, body)
 
     @app.exception_handler(Exception)

@@ -49,8 +49,13 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        extra = (self.api if path.startswith(self.api_prefix) or path == "/metrics"
-                 else self.docs if path.startswith(self.docs_prefix) else self.spa)
+        extra = (
+            self.api
+            if path.startswith(self.api_prefix) or path == "/metrics"
+            else self.docs
+            if path.startswith(self.docs_prefix)
+            else self.spa
+        )
         if scope.get("scheme") == "https":
             extra = [*extra, HSTS]
 

@@ -35,7 +35,9 @@ def _problem(status: int, kind: str, title: str, detail: str) -> tuple[int, byte
 
 def _request_hash(scope: Scope, body: bytes, content_type: bytes) -> str:
     digest = hashlib.sha256()
-    digest.update(scope["method"].encode() + b" " + scope["path"].encode() + b"?" + scope.get("query_string", b""))
+    digest.update(
+        scope["method"].encode() + b" " + scope["path"].encode() + b"?" + scope.get("query_string", b"")
+    )
     match = _BOUNDARY.search(content_type)
     if match:
         # Browsers pick a new multipart boundary on every send; the same form must hash the same.
@@ -84,8 +86,15 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if len(key) > MAX_KEY_LENGTH:
-            await _send_plain(send, *_problem(400, "idempotency-key-invalid", "Idempotency-Key 无效",
-                                              f"Idempotency-Key 不能超过 {MAX_KEY_LENGTH} 个字符"))
+            await _send_plain(
+                send,
+                *_problem(
+                    400,
+                    "idempotency-key-invalid",
+                    "Idempotency-Key 无效",
+                    f"Idempotency-Key 不能超过 {MAX_KEY_LENGTH} 个字符",
+                ),
+            )
             return
 
         body = await _read_body(receive)
@@ -129,41 +138,72 @@ class IdempotencyMiddleware:
         else:
             await _in_thread(_store, db, subject, key, captured)
 
-    async def _answer_existing(self, send: Send, db: Database, subject: str, key: str, request_hash: str) -> bool:
+    async def _answer_existing(
+        self, send: Send, db: Database, subject: str, key: str, request_hash: str
+    ) -> bool:
         """Answer a resend from what the first submission left; True: the caller takes the claim over and runs it."""
         waited = 0.0
         while True:
             row = await _in_thread(_load, db, subject, key)
             if row is None:
-                await _send_plain(send, *_problem(409, "idempotency-in-progress", "请求正在处理",
-                                                  "相同 Idempotency-Key 的请求刚刚失败,请重试"))
+                await _send_plain(
+                    send,
+                    *_problem(
+                        409,
+                        "idempotency-in-progress",
+                        "请求正在处理",
+                        "相同 Idempotency-Key 的请求刚刚失败,请重试",
+                    ),
+                )
                 return False
             if row.request_hash != request_hash:
-                await _send_plain(send, *_problem(422, "idempotency-key-reused", "Idempotency-Key 已用于其他内容",
-                                                  "同一个 Idempotency-Key 不能用于不同的提交内容"))
+                await _send_plain(
+                    send,
+                    *_problem(
+                        422,
+                        "idempotency-key-reused",
+                        "Idempotency-Key 已用于其他内容",
+                        "同一个 Idempotency-Key 不能用于不同的提交内容",
+                    ),
+                )
                 return False
             if row.status == "done":
                 extra = [(b"idempotent-replayed", b"true")]
                 if row.response_location:
                     extra.append((b"location", row.response_location.encode()))
-                await _send_plain(send, row.response_status, row.response_body or b"",
-                                  (row.response_type or "application/json").encode(), extra)
+                await _send_plain(
+                    send,
+                    row.response_status,
+                    row.response_body or b"",
+                    (row.response_type or "application/json").encode(),
+                    extra,
+                )
                 return False
             lease = timedelta(seconds=get_settings().idempotency_lease_seconds)
             # Committed, answer not kept yet: its process keeps it a moment after the caller got it (a resend
             # through another process can come first), so wait; if it never comes, the process stopped.
             if row.status == "committed" and (waited >= WAIT_SECONDS or row.created_at < utcnow() - lease):
                 # Its writes committed but the process stopped before the answer was kept: never run it again.
-                await _send_plain(send, *_problem(409, "idempotency-completed", "已经提交成功",
-                                                  "这次提交已经保存(服务器当时中断,没能留下回执),请刷新查看,不要重复提交"))
+                await _send_plain(
+                    send,
+                    *_problem(
+                        409,
+                        "idempotency-completed",
+                        "已经提交成功",
+                        "这次提交已经保存(服务器当时中断,没能留下回执),请刷新查看,不要重复提交",
+                    ),
+                )
                 return False
-            if row.created_at < utcnow() - lease and \
-                    await _in_thread(_take_over, db, row.id, row.created_at):
+            if row.created_at < utcnow() - lease and await _in_thread(_take_over, db, row.id, row.created_at):
                 # Claimed long ago and never committed: the process that claimed it is gone, nothing was written.
                 return True
             if waited >= WAIT_SECONDS:
-                await _send_plain(send, *_problem(409, "idempotency-in-progress", "请求正在处理",
-                                                  "相同的提交正在处理中,请稍后再试"))
+                await _send_plain(
+                    send,
+                    *_problem(
+                        409, "idempotency-in-progress", "请求正在处理", "相同的提交正在处理中,请稍后再试"
+                    ),
+                )
                 return False
             await asyncio.sleep(POLL_SECONDS)
             waited += POLL_SECONDS
@@ -178,8 +218,13 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _send_plain(send: Send, status: int, body: bytes, content_type: bytes = PROBLEM_JSON.encode(),
-                      extra: list | None = None) -> None:
+async def _send_plain(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes = PROBLEM_JSON.encode(),
+    extra: list | None = None,
+) -> None:
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *(extra or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -189,10 +234,22 @@ def _claim(db: Database, subject: str, key: str, scope: Scope, request_hash: str
     expiry = utcnow() - timedelta(hours=get_settings().idempotency_hours)
     try:
         with db.session(write=True) as session:
-            session.execute(sa.delete(IdempotencyKey).where(
-                IdempotencyKey.subject == subject, IdempotencyKey.key == key, IdempotencyKey.created_at < expiry))
-            session.add(IdempotencyKey(subject=subject, key=key, method=scope["method"], path=scope["path"][:500],
-                                       request_hash=request_hash))
+            session.execute(
+                sa.delete(IdempotencyKey).where(
+                    IdempotencyKey.subject == subject,
+                    IdempotencyKey.key == key,
+                    IdempotencyKey.created_at < expiry,
+                )
+            )
+            session.add(
+                IdempotencyKey(
+                    subject=subject,
+                    key=key,
+                    method=scope["method"],
+                    path=scope["path"][:500],
+                    request_hash=request_hash,
+                )
+            )
         return True
     except sa.exc.IntegrityError as exc:
         if is_unique_violation(exc):
@@ -209,29 +266,44 @@ def _load(db: Database, subject: str, key: str) -> IdempotencyKey | None:
 
 def _take_over(db: Database, key_id: int, claimed_at) -> bool:
     with db.session(write=True) as session:
-        return session.execute(
-            sa.update(IdempotencyKey)
-            .where(IdempotencyKey.id == key_id, IdempotencyKey.status == "in_progress",
-                   IdempotencyKey.created_at == claimed_at)
-            .values(created_at=utcnow())
-        ).rowcount == 1
+        return (
+            session.execute(
+                sa.update(IdempotencyKey)
+                .where(
+                    IdempotencyKey.id == key_id,
+                    IdempotencyKey.status == "in_progress",
+                    IdempotencyKey.created_at == claimed_at,
+                )
+                .values(created_at=utcnow())
+            ).rowcount
+            == 1
+        )
 
 
 def _release(db: Database, subject: str, key: str) -> None:
     # Only a claim whose request wrote nothing: a committed one stays, so its resend is never run twice.
     with db.session(write=True) as session:
-        session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.subject == subject,
-                                                        IdempotencyKey.key == key,
-                                                        IdempotencyKey.status == "in_progress"))
+        session.execute(
+            sa.delete(IdempotencyKey).where(
+                IdempotencyKey.subject == subject,
+                IdempotencyKey.key == key,
+                IdempotencyKey.status == "in_progress",
+            )
+        )
 
 
 def mark_committed(session, claim: tuple[str, str]) -> None:
     """Called by the unit of work inside the request's transaction: these writes and this mark commit together."""
     subject, key = claim
-    session.execute(sa.update(IdempotencyKey)
-                    .where(IdempotencyKey.subject == subject, IdempotencyKey.key == key,
-                           IdempotencyKey.status == "in_progress")
-                    .values(status="committed"))
+    session.execute(
+        sa.update(IdempotencyKey)
+        .where(
+            IdempotencyKey.subject == subject,
+            IdempotencyKey.key == key,
+            IdempotencyKey.status == "in_progress",
+        )
+        .values(status="committed")
+    )
 
 
 def _store(db: Database, subject: str, key: str, captured: dict) -> None:
@@ -240,10 +312,15 @@ def _store(db: Database, subject: str, key: str, captured: dict) -> None:
         session.execute(
             sa.update(IdempotencyKey)
             .where(IdempotencyKey.subject == subject, IdempotencyKey.key == key)
-            .values(status="done", response_status=captured["status"], response_body=captured["body"],
-                    response_type=headers.get(b"content-type", b"application/json").decode("latin-1")[:200],
-                    response_location=(headers[b"location"].decode("latin-1")[:500] if b"location" in headers
-                                       else None))
+            .values(
+                status="done",
+                response_status=captured["status"],
+                response_body=captured["body"],
+                response_type=headers.get(b"content-type", b"application/json").decode("latin-1")[:200],
+                response_location=(
+                    headers[b"location"].decode("latin-1")[:500] if b"location" in headers else None
+                ),
+            )
         )
 
 

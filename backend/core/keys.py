@@ -61,8 +61,9 @@ def _rekeyed(spec: dict[str, tuple[str, str] | None], row: sa.Row, current: str)
     return changes
 
 
-def rotate(db: Database, *, batch_size: int = 500,
-           progress: Callable[[str, int, int], None] | None = None) -> RotationReport:
+def rotate(
+    db: Database, *, batch_size: int = 500, progress: Callable[[str, int, int], None] | None = None
+) -> RotationReport:
     """Re-key every row not yet under the current key; returns what it did and what is left (should be nothing)."""
     current = current_key_id()
     report = RotationReport(key_id=current)
@@ -73,19 +74,27 @@ def rotate(db: Database, *, batch_size: int = 500,
         last = 0
         while True:
             with db.session(write=True) as session:
-                rows = session.execute(sa.select(*columns).where(pk > last).order_by(pk).limit(batch_size)).all()
+                rows = session.execute(
+                    sa.select(*columns).where(pk > last).order_by(pk).limit(batch_size)
+                ).all()
                 # Rows needing the same columns rewritten go in one executemany (one round trip, not one per row).
                 groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
                 for row in rows:
                     changes = _rekeyed(spec, row, current)
                     if changes:
-                        params = {"_pk": row.id, **{f"_new_{c}": v for c, v in changes.items()},
-                                  **{f"_old_{c}": row._mapping[c] for c in spec if c in changes}}
+                        params = {
+                            "_pk": row.id,
+                            **{f"_new_{c}": v for c, v in changes.items()},
+                            **{f"_old_{c}": row._mapping[c] for c in spec if c in changes},
+                        }
                         groups.setdefault(tuple(sorted(changes)), []).append(params)
                 for changed, params in groups.items():
                     unchanged = [table.c[c] == sa.bindparam(f"_old_{c}") for c in spec if c in changed]
-                    stmt = (sa.update(table).where(pk == sa.bindparam("_pk"), *unchanged)
-                            .values({c: sa.bindparam(f"_new_{c}") for c in changed}))
+                    stmt = (
+                        sa.update(table)
+                        .where(pk == sa.bindparam("_pk"), *unchanged)
+                        .values({c: sa.bindparam(f"_new_{c}") for c in changed})
+                    )
                     done = session.connection().execute(stmt, params).rowcount
                     report.rewritten += done
                     report.changed_meanwhile += len(params) - done
@@ -109,12 +118,16 @@ def not_under_current_key(db: Database, batch_size: int = 2000) -> dict[str, int
         last, count = 0, 0
         with db.session() as session:
             while True:
-                rows = session.execute(sa.select(pk, *(table.c[c] for c in spec)).where(pk > last)
-                                       .order_by(pk).limit(batch_size)).all()
+                rows = session.execute(
+                    sa.select(pk, *(table.c[c] for c in spec)).where(pk > last).order_by(pk).limit(batch_size)
+                ).all()
                 if not rows:
                     break
-                count += sum(1 for row in rows if any(
-                    v is not None and stored_key_id(_as_text(v)) != current for v in row[1:]))
+                count += sum(
+                    1
+                    for row in rows
+                    if any(v is not None and stored_key_id(_as_text(v)) != current for v in row[1:])
+                )
                 last = rows[-1].id
         if count:
             left[table.name] = count

@@ -51,8 +51,23 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, send: Send) -> None:
         mb = self.max_bytes // (1024 * 1024)
-        body = json.dumps({"type": PROBLEM_BASE + "payload-too-large", "title": "请求内容太大", "status": 413,
-                           "detail": f"一次提交不能超过 {mb} MB"}, ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            {
+                "type": PROBLEM_BASE + "payload-too-large",
+                "title": "请求内容太大",
+                "status": 413,
+                "detail": f"一次提交不能超过 {mb} MB",
+            },
+            ensure_ascii=False,
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

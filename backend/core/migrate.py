@@ -24,4 +24,6 @@ def upgrade(url: str | None = None, connection=None) -> None:
 
 def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
     """Autogenerate and the model check leave alone procrastinate's tables (its schema is applied as SQL)."""
-    return not (type_ in ("table", "index") and (name or "").startswith(("procrastinate_", "idx_procrastinate_")))
+    return not (
+        type_ in ("table", "index") and (name or "").startswith(("procrastinate_", "idx_procrastinate_"))
+    )

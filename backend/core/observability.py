@@ -75,7 +75,9 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+        },
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
             "uvicorn": {"handlers": [], "level": level, "propagate": True},
@@ -145,9 +147,18 @@ class RequestContextMiddleware:
             if self.log_requests:
                 client = scope.get("client")
                 access_log.info(
-                    "%s %s %d", scope["method"], scope["path"], status,
-                    extra={"method": scope["method"], "path": scope["path"], "route": route, "status": status,
-                           "duration_ms": round(elapsed * 1000, 1), "client": client[0] if client else None},
+                    "%s %s %d",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 1),
+                        "client": client[0] if client else None,
+                    },
                 )
 
 
@@ -158,8 +169,9 @@ Samples = list[tuple[tuple[str, ...], float]]
 _database_gauges: dict[str, tuple[str, tuple[str, ...], Callable[[Any], Samples]]] = {}
 
 
-def register_database_gauge(name: str, help_text: str, labels: tuple[str, ...],
-                            read: Callable[[Any], Samples]) -> None:
+def register_database_gauge(
+    name: str, help_text: str, labels: tuple[str, ...], read: Callable[[Any], Samples]
+) -> None:
     """A gauge read from the database when `/metrics` is scraped (never on a request)."""
     _database_gauges[name] = (help_text, labels, read)
 
@@ -168,15 +180,21 @@ def _queue_depth(session) -> Samples:
     import sqlalchemy as sa
 
     if session.get_bind().dialect.name == "postgresql":
-        sql = ("SELECT queue_name, status::text, count(*) FROM procrastinate_jobs "
-               "WHERE status IN ('todo', 'doing') GROUP BY queue_name, status")
+        sql = (
+            "SELECT queue_name, status::text, count(*) FROM procrastinate_jobs "
+            "WHERE status IN ('todo', 'doing') GROUP BY queue_name, status"
+        )
     else:
         sql = "SELECT 'default', status, count(*) FROM task_run WHERE status IN ('todo', 'doing') GROUP BY status"
     return [((queue, status), float(n)) for queue, status, n in session.execute(sa.text(sql))]
 
 
-register_database_gauge("halfsky_task_queue_jobs", "Background jobs waiting (todo) or running (doing)",
-                        ("queue", "status"), _queue_depth)
+register_database_gauge(
+    "halfsky_task_queue_jobs",
+    "Background jobs waiting (todo) or running (doing)",
+    ("queue", "status"),
+    _queue_depth,
+)
 
 
 class _StateCollector:
@@ -189,23 +207,30 @@ class _StateCollector:
         state = self.app.state
         pool = getattr(state.db.engine, "pool", None)
         if pool is not None and hasattr(pool, "checkedout"):
-            in_use = GaugeMetricFamily("halfsky_db_pool_connections", "Database connections of this process",
-                                       labels=["state"])
+            in_use = GaugeMetricFamily(
+                "halfsky_db_pool_connections", "Database connections of this process", labels=["state"]
+            )
             in_use.add_metric(["in_use"], pool.checkedout())
             in_use.add_metric(["idle"], pool.checkedin())
             yield in_use
             waiters = getattr(getattr(getattr(pool, "_pool", None), "not_empty", None), "_waiters", ())
-            yield GaugeMetricFamily("halfsky_db_pool_waiting", "Threads waiting for a database connection",
-                                    value=len(waiters))
-            yield GaugeMetricFamily("halfsky_db_pool_size", "Connections the pool may hold", value=pool.size())
+            yield GaugeMetricFamily(
+                "halfsky_db_pool_waiting", "Threads waiting for a database connection", value=len(waiters)
+            )
+            yield GaugeMetricFamily(
+                "halfsky_db_pool_size", "Connections the pool may hold", value=pool.size()
+            )
         admission = getattr(state, "admission", None)
-        units = GaugeMetricFamily("halfsky_admission_units", "Request units of work of this process",
-                                  labels=["state"])
+        units = GaugeMetricFamily(
+            "halfsky_admission_units", "Request units of work of this process", labels=["state"]
+        )
         units.add_metric(["running"], admission.running if admission else 0)
         units.add_metric(["waiting"], admission.waiting if admission else 0)
         yield units
         if admission is not None:
-            yield GaugeMetricFamily("halfsky_admission_capacity", "Units that may run at once", value=admission.capacity)
+            yield GaugeMetricFamily(
+                "halfsky_admission_capacity", "Units that may run at once", value=admission.capacity
+            )
         with state.db.session() as session:
             for name, (help_text, labels, read) in _database_gauges.items():
                 family = GaugeMetricFamily(name, help_text, labels=list(labels))
@@ -255,8 +280,12 @@ def install_metrics(app, path: str = "/metrics") -> None:
 
     async def metrics(request: Request) -> Response:
         if not metrics_allowed(request, settings.metrics_token, settings.metrics_networks):
-            body = {"type": PROBLEM_BASE + "forbidden", "title": "没有权限执行此操作", "status": 403,
-                    "detail": "指标只对允许的网络或持有 METRICS_TOKEN 的采集端开放"}
+            body = {
+                "type": PROBLEM_BASE + "forbidden",
+                "title": "没有权限执行此操作",
+                "status": 403,
+                "detail": "指标只对允许的网络或持有 METRICS_TOKEN 的采集端开放",
+            }
             return Response(json.dumps(body, ensure_ascii=False), 403, media_type=PROBLEM_JSON)
         text = await anyio.to_thread.run_sync(metrics_text, request.app)
         return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")

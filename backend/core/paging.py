@@ -30,7 +30,9 @@ CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    total: int = Field(description="符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)")
+    total: int = Field(
+        description="符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)"
+    )
     total_exact: bool = Field(default=True, description="false:total 是下限,精确计数比这一页更贵")
     limit: int
     offset: int
@@ -38,8 +40,10 @@ class Page(BaseModel, Generic[T]):
 
 _XLSX_CONTENT = {XLSX_MEDIA: {"schema": {"type": "string", "format": "binary"}}}
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": _XLSX_CONTENT,
-          "description": "The page as JSON, or with `format=xlsx` every filtered row as an Excel file"},
+    200: {
+        "content": _XLSX_CONTENT,
+        "description": "The page as JSON, or with `format=xlsx` every filtered row as an Excel file",
+    },
 }
 XLSX_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": _XLSX_CONTENT}}
 
@@ -111,8 +115,13 @@ class ListParams:
         else:
             # Plain columns go through the connection: the ORM's row handling adds nothing to a page only read.
             rows = session.connection().execute(page).all()
-        body = {"items": [convert(r) for r in rows], "total": total, "total_exact": exact, "limit": self.limit,
-                "offset": self.offset}
+        body = {
+            "items": [convert(r) for r in rows],
+            "total": total,
+            "total_exact": exact,
+            "limit": self.limit,
+            "offset": self.offset,
+        }
         # The items are already validated public models: serialise them once, in pydantic's JSON encoder,
         # rather than have the response model validate and encode them again.
         return Response(pydantic_core.to_json(body, by_alias=True), media_type="application/json")
@@ -203,8 +212,11 @@ def _dig(row: dict[str, Any], key: str) -> Any:
 
 def xlsx_file(data: bytes, name: str) -> Response:
     """An .xlsx download; the name may be Chinese."""
-    return Response(data, media_type=XLSX_MEDIA,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    return Response(
+        data,
+        media_type=XLSX_MEDIA,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
 
 
 def xlsx_response(rows: list[dict[str, Any]], columns: Sequence[Column], filename: str) -> Response:

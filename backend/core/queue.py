@@ -73,11 +73,17 @@ def task(name: str, *, every_minutes: int | None = None, max_attempts: int = 5):
 
 
 def backoff_seconds(attempts: int) -> float:
-    return min(2.0 ** attempts, 600.0)
+    return min(2.0**attempts, 600.0)
 
 
-def defer(session: Session, name: str, *, run_at: datetime | None = None, queueing_lock: str | None = None,
-          **kwargs: Any) -> None:
+def defer(
+    session: Session,
+    name: str,
+    *,
+    run_at: datetime | None = None,
+    queueing_lock: str | None = None,
+    **kwargs: Any,
+) -> None:
     """Queue a run of `name` in the session's transaction. With `queueing_lock`, at most one such run waits."""
     if name not in TASKS:
         raise KeyError(f"unknown task {name}")
@@ -85,13 +91,23 @@ def defer(session: Session, name: str, *, run_at: datetime | None = None, queuei
     try:
         with session.begin_nested():
             if dialect == "postgresql":
-                session.execute(sa.text(
-                    "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :qlock,"
-                    " CAST(:args AS jsonb), :at)::procrastinate_job_to_defer_v1])"),
-                    {"queue": QUEUE, "task": name, "qlock": queueing_lock, "args": json.dumps(kwargs),
-                     "at": run_at})
+                session.execute(
+                    sa.text(
+                        "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, NULL, :qlock,"
+                        " CAST(:args AS jsonb), :at)::procrastinate_job_to_defer_v1])"
+                    ),
+                    {
+                        "queue": QUEUE,
+                        "task": name,
+                        "qlock": queueing_lock,
+                        "args": json.dumps(kwargs),
+                        "at": run_at,
+                    },
+                )
             else:
-                session.add(TaskRun(task=name, args=kwargs, run_at=run_at or utcnow(), queueing_lock=queueing_lock))
+                session.add(
+                    TaskRun(task=name, args=kwargs, run_at=run_at or utcnow(), queueing_lock=queueing_lock)
+                )
                 session.flush()
                 session.info["task_deferred"] = True
     except sa.exc.IntegrityError:
@@ -129,8 +145,10 @@ class SqliteRunner:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        workers = [threading.Thread(target=self._work, name=f"halfsky-task-{i}", daemon=True)
-                   for i in range(self.threads)]
+        workers = [
+            threading.Thread(target=self._work, name=f"halfsky-task-{i}", daemon=True)
+            for i in range(self.threads)
+        ]
         workers.append(threading.Thread(target=self._keep, name="halfsky-task-schedule", daemon=True))
         _RUNNERS.add(self)
         for thread in workers:
@@ -152,20 +170,32 @@ class SqliteRunner:
             if definition.every_minutes:
                 period = definition.every_minutes * 60
                 key = int(now.timestamp() // period)
-                rows.append({"task": definition.name, "args": {}, "status": "todo", "attempts": 0,
-                             "run_at": now, "period_key": key, "created_at": now})
+                rows.append(
+                    {
+                        "task": definition.name,
+                        "args": {},
+                        "status": "todo",
+                        "attempts": 0,
+                        "run_at": now,
+                        "period_key": key,
+                        "created_at": now,
+                    }
+                )
         with self.db.session(write=True) as session:
             insert_ignore_conflicts(session, TaskRun.__table__, rows, ["task", "period_key"])
 
     def claim(self) -> tuple[int, str, dict[str, Any], int] | None:
         now = utcnow()
         with self.db.session(write=True) as session:
-            row = session.execute(sa.text(
-                "UPDATE task_run SET status = 'doing', attempts = attempts + 1, lease_until = :lease "
-                "WHERE id = (SELECT id FROM task_run WHERE (status = 'todo' AND run_at <= :now) "
-                "OR (status = 'doing' AND lease_until < :now) ORDER BY run_at, id LIMIT 1) "
-                "RETURNING id, task, args, attempts"),
-                {"now": _naive(now), "lease": _naive(now + timedelta(seconds=LEASE_SECONDS))}).first()
+            row = session.execute(
+                sa.text(
+                    "UPDATE task_run SET status = 'doing', attempts = attempts + 1, lease_until = :lease "
+                    "WHERE id = (SELECT id FROM task_run WHERE (status = 'todo' AND run_at <= :now) "
+                    "OR (status = 'doing' AND lease_until < :now) ORDER BY run_at, id LIMIT 1) "
+                    "RETURNING id, task, args, attempts"
+                ),
+                {"now": _naive(now), "lease": _naive(now + timedelta(seconds=LEASE_SECONDS))},
+            ).first()
         if row is None:
             return None
         args = row.args if isinstance(row.args, dict) else json.loads(row.args or "{}")
@@ -204,8 +234,11 @@ class SqliteRunner:
                     session.execute(sa.update(TaskRun).where(TaskRun.id == run_id).values(**values))
             except sa.exc.IntegrityError:
                 # A newer run with the same queueing lock waits already: this one is done.
-                session.execute(sa.update(TaskRun).where(TaskRun.id == run_id).values(
-                    status="done", finished_at=utcnow(), lease_until=None))
+                session.execute(
+                    sa.update(TaskRun)
+                    .where(TaskRun.id == run_id)
+                    .values(status="done", finished_at=utcnow(), lease_until=None)
+                )
 
     def _work(self) -> None:
         while not self.stop_event.is_set():
@@ -226,8 +259,11 @@ class SqliteRunner:
                     ids = list(self.running)
                 if ids:
                     with self.db.session(write=True) as session:
-                        session.execute(sa.update(TaskRun).where(TaskRun.id.in_(ids), TaskRun.status == "doing")
-                                        .values(lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS)))
+                        session.execute(
+                            sa.update(TaskRun)
+                            .where(TaskRun.id.in_(ids), TaskRun.status == "doing")
+                            .values(lease_until=utcnow() + timedelta(seconds=LEASE_SECONDS))
+                        )
             except Exception:
                 log.exception("task scheduler error")
             self.stop_event.wait(max(1.0, LEASE_SECONDS / 3))
@@ -273,8 +309,11 @@ def procrastinate_app(db: Database, conninfo: str):
             await asyncio.to_thread(run_task, db, definition.name, kwargs)
 
         run.__name__ = definition.name.replace(".", "_")
-        registered = app.task(name=definition.name, queue=QUEUE, retry=procrastinate.RetryStrategy(
-            max_attempts=definition.max_attempts, exponential_wait=2))(run)
+        registered = app.task(
+            name=definition.name,
+            queue=QUEUE,
+            retry=procrastinate.RetryStrategy(max_attempts=definition.max_attempts, exponential_wait=2),
+        )(run)
         if definition.every_minutes:
             app.periodic(cron=definition.cron, periodic_id=definition.name)(registered)
 
@@ -307,16 +346,21 @@ def procrastinate_app(db: Database, conninfo: str):
     return app
 
 
-async def run_procrastinate_worker(db: Database, conninfo: str, *, concurrency: int = 4,
-                                   install_signal_handlers: bool = True) -> None:
+async def run_procrastinate_worker(
+    db: Database, conninfo: str, *, concurrency: int = 4, install_signal_handlers: bool = True
+) -> None:
     app = procrastinate_app(db, conninfo)
     async with app.open_async():
-        await app.run_worker_async(queues=[QUEUE], concurrency=concurrency, name=f"halfsky-{os.getpid()}",
-                                   install_signal_handlers=install_signal_handlers,
-                                   update_heartbeat_interval=HEARTBEAT_SECONDS,
-                                   stalled_worker_timeout=STALLED_SECONDS,
-                                   fetch_job_polling_interval=_env_float("HALFSKY_TASK_POLL_SECONDS", 5),
-                                   shutdown_graceful_timeout=10)
+        await app.run_worker_async(
+            queues=[QUEUE],
+            concurrency=concurrency,
+            name=f"halfsky-{os.getpid()}",
+            install_signal_handlers=install_signal_handlers,
+            update_heartbeat_interval=HEARTBEAT_SECONDS,
+            stalled_worker_timeout=STALLED_SECONDS,
+            fetch_job_polling_interval=_env_float("HALFSKY_TASK_POLL_SECONDS", 5),
+            shutdown_graceful_timeout=10,
+        )
 
 
 # ---------------------------------------------------------------- one entry for serve and worker
@@ -340,8 +384,11 @@ class EmbeddedRunner:
             self.sqlite = SqliteRunner(self.db)
             self.sqlite.start()
         else:
-            self.task = asyncio.create_task(run_procrastinate_worker(
-                self.db, self.conninfo, concurrency=EMBEDDED_CONCURRENCY, install_signal_handlers=False))
+            self.task = asyncio.create_task(
+                run_procrastinate_worker(
+                    self.db, self.conninfo, concurrency=EMBEDDED_CONCURRENCY, install_signal_handlers=False
+                )
+            )
 
     async def stop(self) -> None:
         if self.sqlite:
@@ -368,7 +415,6 @@ def run_worker(db: Database, url: str, *, concurrency: int = 4) -> None:
     runner.stop()
 
 
-
 def run_periodic_once(db: Database) -> dict[str, object]:
     """Run every periodic task once now, here (`halfsky sweep`, tests); each is safe to run twice."""
     results: dict[str, object] = {}
@@ -389,11 +435,14 @@ def run_due_now(db: Database, *, limit: int = 1000) -> int:
     count = 0
     while count < limit:
         with db.session(write=True) as session:
-            row = session.execute(sa.text(
-                "UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = (SELECT id FROM procrastinate_jobs "
-                "WHERE status = 'todo' AND queue_name = :queue AND (scheduled_at IS NULL OR scheduled_at <= clock_timestamp()) "
-                "AND task_name = ANY(:names) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING task_name, args"),
-                {"queue": QUEUE, "names": list(TASKS)}).first()
+            row = session.execute(
+                sa.text(
+                    "UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = (SELECT id FROM procrastinate_jobs "
+                    "WHERE status = 'todo' AND queue_name = :queue AND (scheduled_at IS NULL OR scheduled_at <= clock_timestamp()) "
+                    "AND task_name = ANY(:names) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING task_name, args"
+                ),
+                {"queue": QUEUE, "names": list(TASKS)},
+            ).first()
         if row is None:
             return count
         try:

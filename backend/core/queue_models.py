@@ -18,8 +18,13 @@ class TaskRun(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("task", "period_key", name="uq_task_run_period"),
         sa.Index("ix_task_run_due", "status", "run_at"),
-        sa.Index("uq_task_run_queueing_lock", "queueing_lock", unique=True,
-                 sqlite_where=sa.text("status = 'todo'"), postgresql_where=sa.text("status = 'todo'")),
+        sa.Index(
+            "uq_task_run_queueing_lock",
+            "queueing_lock",
+            unique=True,
+            sqlite_where=sa.text("status = 'todo'"),
+            postgresql_where=sa.text("status = 'todo'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

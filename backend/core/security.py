@@ -44,7 +44,9 @@ def dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def create_access_token(*, subject: str, role: str, branch_id: int, now: datetime | None = None) -> tuple[str, str, int]:
+def create_access_token(
+    *, subject: str, role: str, branch_id: int, now: datetime | None = None
+) -> tuple[str, str, int]:
     settings = get_settings()
     now = now or datetime.now(UTC)
     lifetime = settings.access_token_minutes * 60
@@ -81,7 +83,11 @@ def _signed_claims(token: str, secret: str, audience: str, issuer: str) -> dict[
         if header.get("alg") != JWT_ALGORITHM:
             raise Unauthorized("令牌无效")
         claims = jwt.decode(
-            token, secret, algorithms=[JWT_ALGORITHM], audience=audience, issuer=issuer,
+            token,
+            secret,
+            algorithms=[JWT_ALGORITHM],
+            audience=audience,
+            issuer=issuer,
             options={"verify_exp": False, "require_iat": True, "require_jti": True, "require_sub": True},
         )
     except JWTError as exc:
@@ -102,7 +108,9 @@ def token_digest(token: str) -> str:
 # Field encryption and blind indexes are keyed by PII_KEY. To rotate it, the new key becomes PII_KEY and the old
 # one moves to PII_OLD_KEYS: values are written under the new key at once, read under whichever key their id
 # names, and looked up by the hash of every key until `halfsky rotate-pii-key` has re-keyed the stored rows.
-KEY_ID_SEPARATOR = ":"  # never in base64, so "<key id>:<base64>" and a legacy bare "<base64>" cannot be confused
+KEY_ID_SEPARATOR = (
+    ":"  # never in base64, so "<key id>:<base64>" and a legacy bare "<base64>" cannot be confused
+)
 
 
 class UnknownKey(Exception):
@@ -140,8 +148,10 @@ def blind_index(value: str, purpose: str = "lookup") -> str:
 
 def blind_indexes(value: str, purpose: str = "lookup") -> list[str]:
     """The value's hash under the current key and each old one: what a stored row may hold mid-rotation."""
-    return [hmac.new(_derive(root, "blind-index:" + purpose), value.encode(), hashlib.sha256).hexdigest()
-            for root in _roots()]
+    return [
+        hmac.new(_derive(root, "blind-index:" + purpose), value.encode(), hashlib.sha256).hexdigest()
+        for root in _roots()
+    ]
 
 
 def rotating() -> bool:

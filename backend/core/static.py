@@ -25,7 +25,20 @@ REVALIDATE = "no-cache"
 ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
 NOT_SPA = ("api/", "docs", "redoc", "openapi.json")
 # A missing file with one of these endings is a 404, not the SPA's page (a script must never receive HTML).
-STATIC_SUFFIXES = (".js", ".mjs", ".css", ".map", ".json", ".webmanifest", ".png", ".jpg", ".svg", ".ico", ".woff2", ".txt")
+STATIC_SUFFIXES = (
+    ".js",
+    ".mjs",
+    ".css",
+    ".map",
+    ".json",
+    ".webmanifest",
+    ".png",
+    ".jpg",
+    ".svg",
+    ".ico",
+    ".woff2",
+    ".txt",
+)
 
 mimetypes.add_type("application/manifest+json", ".webmanifest")
 mimetypes.add_type("text/javascript", ".mjs")

@@ -86,9 +86,16 @@ class S3Store:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         # boto3 reads AWS_ENDPOINT_URL, the keys and the region from the environment; a client is thread-safe.
-        self.client = boto3.client("s3", config=Config(
-            connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"},
-            max_pool_connections=32, s3={"addressing_style": "path"}))
+        self.client = boto3.client(
+            "s3",
+            config=Config(
+                connect_timeout=3,
+                read_timeout=10,
+                retries={"max_attempts": 3, "mode": "standard"},
+                max_pool_connections=32,
+                s3={"addressing_style": "path"},
+            ),
+        )
 
     def _key(self, key: str) -> str:
         return self.prefix + key

@@ -31,5 +31,8 @@ def purge_task_runs(db: Database) -> int:
     from backend.core.queue_models import TaskRun
 
     with db.session(write=True) as session:
-        return session.execute(sa.delete(TaskRun).where(
-            TaskRun.status.in_(("done", "failed")), TaskRun.finished_at < utcnow() - timedelta(days=3))).rowcount
+        return session.execute(
+            sa.delete(TaskRun).where(
+                TaskRun.status.in_(("done", "failed")), TaskRun.finished_at < utcnow() - timedelta(days=3)
+            )
+        ).rowcount

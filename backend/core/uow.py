@@ -107,8 +107,12 @@ def reads_first(handler: Callable[..., Any]) -> Callable[..., Any]:
 def unit_of_work(request: Request) -> UnitOfWork:
     uow = request.scope.get("halfsky.uow")
     if uow is None:
-        uow = UnitOfWork(request.app.state.db, request.method not in _SAFE_METHODS,
-                         request.client.host if request.client else None, request.scope.get(IDEMPOTENCY_SCOPE_KEY))
+        uow = UnitOfWork(
+            request.app.state.db,
+            request.method not in _SAFE_METHODS,
+            request.client.host if request.client else None,
+            request.scope.get(IDEMPOTENCY_SCOPE_KEY),
+        )
         request.scope["halfsky.uow"] = uow
     return uow
 
@@ -166,7 +170,9 @@ def admission_for(request: Request) -> Admission:
     admission = getattr(state, "admission", None)
     if admission is None:
         settings = get_settings()
-        admission = Admission(settings.worker_threads, settings.admission_queue, settings.admission_timeout_seconds)
+        admission = Admission(
+            settings.worker_threads, settings.admission_queue, settings.admission_timeout_seconds
+        )
         state.admission = admission
     return admission
 
@@ -180,7 +186,9 @@ def in_one_hop(handler: Callable[..., Any]) -> Callable[..., Any]:
     declared = getattr(handler, "__unit_write__", None)
     parameters = list(signature.parameters.values())
     if own is None:
-        parameters.append(inspect.Parameter(_REQUEST_PARAM, inspect.Parameter.KEYWORD_ONLY, annotation=Request))
+        parameters.append(
+            inspect.Parameter(_REQUEST_PARAM, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+        )
 
     @functools.wraps(handler)
     async def endpoint(**kwargs: Any) -> Any:
@@ -208,7 +216,9 @@ class UnitOfWorkRoute(APIRoute):
         plain = not inspect.iscoroutinefunction(endpoint) and not inspect.isgeneratorfunction(endpoint)
         super().__init__(path, in_one_hop(endpoint) if plain else endpoint, **kwargs)
         if not plain and _uses_session(self.dependant):
-            raise TypeError(f"{path}: a route with a session must be a plain def (it runs as one unit of work)")
+            raise TypeError(
+                f"{path}: a route with a session must be a plain def (it runs as one unit of work)"
+            )
 
 
 def _uses_session(dependant: Any) -> bool:

@@ -31,15 +31,19 @@ router = Router(prefix="/webhooks", tags=["webhooks"])
 
 
 @events_router.get("", response_model=EventList)
-def list_events(session: SessionDep, principal: EventsRead,
-                after: Annotated[int, Query(ge=0, description="上次拿到的最后一个事件 id;从头开始填 0")] = 0,
-                types: Annotated[str | None, Query(description="逗号分隔的事件类型", max_length=1000)] = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+def list_events(
+    session: SessionDep,
+    principal: EventsRead,
+    after: Annotated[int, Query(ge=0, description="上次拿到的最后一个事件 id;从头开始填 0")] = 0,
+    types: Annotated[str | None, Query(description="逗号分隔的事件类型", max_length=1000)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+):
     """Events of the caller's subtree after a cursor, oldest first, for partners who poll instead of webhooks."""
     wanted = [t.strip() for t in types.split(",") if t.strip()] if types else None
     items = service.list_events(session, principal, after=after, types=wanted, limit=limit)
-    return EventList(items=[EventPublic.model_validate(e) for e in items],
-                     next_after=items[-1].id if items else after)
+    return EventList(
+        items=[EventPublic.model_validate(e) for e in items], next_after=items[-1].id if items else after
+    )
 
 
 @router.post("/subscriptions", response_model=WebhookSubscriptionPublic, status_code=201)
@@ -50,13 +54,21 @@ def create_subscription(session: SessionDep, principal: WebhooksAdmin, body: Web
 
 @router.get("/subscriptions", response_model=WebhookSubscriptionList, responses=LIST_RESPONSES)
 def list_subscriptions(session: SessionDep, principal: WebhooksAdmin, page: PageDep):
-    return page.respond(session, scoped(select(WebhookSubscription), principal),
-                        lambda sub: service.to_public(session, sub),
-                        sortable={"created_at": WebhookSubscription.created_at, "id": WebhookSubscription.id},
-                        search=[WebhookSubscription.url, WebhookSubscription.description],
-                        columns=[Column("url", "地址"), Column("events", "事件"), Column("is_active", "启用"),
-                                 Column("pending", "待投递"), Column("failed", "已放弃")],
-                        filename="webhook-subscriptions")
+    return page.respond(
+        session,
+        scoped(select(WebhookSubscription), principal),
+        lambda sub: service.to_public(session, sub),
+        sortable={"created_at": WebhookSubscription.created_at, "id": WebhookSubscription.id},
+        search=[WebhookSubscription.url, WebhookSubscription.description],
+        columns=[
+            Column("url", "地址"),
+            Column("events", "事件"),
+            Column("is_active", "启用"),
+            Column("pending", "待投递"),
+            Column("failed", "已放弃"),
+        ],
+        filename="webhook-subscriptions",
+    )
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=WebhookSubscriptionPublic)
@@ -65,8 +77,9 @@ def get_subscription(session: SessionDep, principal: WebhooksAdmin, subscription
 
 
 @router.patch("/subscriptions/{subscription_id}", response_model=WebhookSubscriptionPublic)
-def update_subscription(session: SessionDep, principal: WebhooksAdmin, subscription_id: int,
-                        body: WebhookSubscriptionUpdate):
+def update_subscription(
+    session: SessionDep, principal: WebhooksAdmin, subscription_id: int, body: WebhookSubscriptionUpdate
+):
     """Change URL, events or state; `rotate_secret` answers the new secret once and keeps the old one 24 h."""
     return service.update_subscription(session, principal, subscription_id, body)
 
@@ -77,31 +90,56 @@ def delete_subscription(session: SessionDep, principal: WebhooksAdmin, subscript
     return Response(status_code=204)
 
 
-@router.get("/subscriptions/{subscription_id}/deliveries", response_model=WebhookDeliveryList,
-            responses=LIST_RESPONSES)
-def list_deliveries(session: SessionDep, principal: WebhooksAdmin, page: PageDep, subscription_id: int,
-                    status: str | None = None):
+@router.get(
+    "/subscriptions/{subscription_id}/deliveries",
+    response_model=WebhookDeliveryList,
+    responses=LIST_RESPONSES,
+)
+def list_deliveries(
+    session: SessionDep,
+    principal: WebhooksAdmin,
+    page: PageDep,
+    subscription_id: int,
+    status: str | None = None,
+):
     """The delivery log: event, attempts, last status code and duration, next try."""
     stmt = service.deliveries_query(session, principal, subscription_id)
     if status:
         stmt = stmt.where(WebhookDelivery.status == status)
-    return page.respond(session, stmt, WebhookDeliveryPublic, scalars=False, default_sort="-id",
-                        sortable={"id": WebhookDelivery.id, "created_at": WebhookDelivery.created_at},
-                        columns=[Column("event_id", "事件"), Column("event_type", "类型"), Column("status", "状态"),
-                                 Column("attempts", "次数"), Column("last_status_code", "状态码"),
-                                 Column("next_attempt_at", "下次重试")],
-                        filename="webhook-deliveries")
+    return page.respond(
+        session,
+        stmt,
+        WebhookDeliveryPublic,
+        scalars=False,
+        default_sort="-id",
+        sortable={"id": WebhookDelivery.id, "created_at": WebhookDelivery.created_at},
+        columns=[
+            Column("event_id", "事件"),
+            Column("event_type", "类型"),
+            Column("status", "状态"),
+            Column("attempts", "次数"),
+            Column("last_status_code", "状态码"),
+            Column("next_attempt_at", "下次重试"),
+        ],
+        filename="webhook-deliveries",
+    )
 
 
 @router.post("/subscriptions/{subscription_id}/actions/replay", response_model=ReplayResult)
-def replay_subscription(session: SessionDep, principal: WebhooksAdmin, subscription_id: int, body: ReplayRequest):
+def replay_subscription(
+    session: SessionDep, principal: WebhooksAdmin, subscription_id: int, body: ReplayRequest
+):
     """Send again every event of the subscription since a time."""
     return ReplayResult(queued=service.replay_since(session, principal, subscription_id, body.since))
 
 
-@router.post("/deliveries/{delivery_id}/actions/replay", response_model=WebhookDeliveryPublic, status_code=202)
+@router.post(
+    "/deliveries/{delivery_id}/actions/replay", response_model=WebhookDeliveryPublic, status_code=202
+)
 def replay_delivery(session: SessionDep, principal: WebhooksAdmin, delivery_id: int):
     """Send one delivery's event again (same webhook-id)."""
     again = service.replay_delivery(session, principal, delivery_id)
-    stmt = service.deliveries_query(session, principal, again.subscription_id).where(WebhookDelivery.id == again.id)
+    stmt = service.deliveries_query(session, principal, again.subscription_id).where(
+        WebhookDelivery.id == again.id
+    )
     return WebhookDeliveryPublic.model_validate(session.execute(stmt).one(), from_attributes=True)

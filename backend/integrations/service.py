@@ -62,14 +62,28 @@ def record_event(session: Session, type: str, branch_id: int, data: dict[str, An
     ancestors = [getattr(branch, a) for a in ANCESTOR_COLUMNS if getattr(branch, a) is not None]
     subscriptions = session.execute(
         select(WebhookSubscription.id, WebhookSubscription.events).where(
-            WebhookSubscription.branch_id.in_(ancestors), WebhookSubscription.is_active.is_(True),
-            WebhookSubscription.deleted_at.is_(None))).all()
+            WebhookSubscription.branch_id.in_(ancestors),
+            WebhookSubscription.is_active.is_(True),
+            WebhookSubscription.deleted_at.is_(None),
+        )
+    ).all()
     targets = [sub_id for sub_id, events in subscriptions if type in (events or ())]
     if targets:
         now = utcnow()
-        session.execute(sa.insert(WebhookDelivery), [
-            {"subscription_id": sub_id, "event_id": event.id, "status": DeliveryStatus.pending,
-             "attempts": 0, "next_attempt_at": now, "created_at": now} for sub_id in targets])
+        session.execute(
+            sa.insert(WebhookDelivery),
+            [
+                {
+                    "subscription_id": sub_id,
+                    "event_id": event.id,
+                    "status": DeliveryStatus.pending,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for sub_id in targets
+            ],
+        )
         # One delivery run per subscription and transaction is enough: it delivers everything due.
         deferred = session.info.setdefault("webhook_runs_deferred", set())
         for sub_id in targets:
@@ -79,11 +93,17 @@ def record_event(session: Session, type: str, branch_id: int, data: dict[str, An
     return event
 
 
-def defer_delivery(session: Session, subscription_id: int, run_at: datetime | None = None, *,
-                   lock: str = "") -> None:
+def defer_delivery(
+    session: Session, subscription_id: int, run_at: datetime | None = None, *, lock: str = ""
+) -> None:
     """Queue the subscription's delivery run; at most one waits per `lock` (a retry waits apart from new work)."""
-    queue.defer(session, DELIVER_TASK, run_at=run_at, queueing_lock=f"{DELIVER_TASK}:{subscription_id}{lock}",
-                subscription_id=subscription_id)
+    queue.defer(
+        session,
+        DELIVER_TASK,
+        run_at=run_at,
+        queueing_lock=f"{DELIVER_TASK}:{subscription_id}{lock}",
+        subscription_id=subscription_id,
+    )
 
 
 def readable_types(principal: Principal) -> list[str]:
@@ -96,8 +116,9 @@ def readable_types(principal: Principal) -> list[str]:
 POLL_SETTLE = timedelta(seconds=5)
 
 
-def list_events(session: Session, principal: Principal, *, after: int, types: list[str] | None,
-                limit: int) -> list[Event]:
+def list_events(
+    session: Session, principal: Principal, *, after: int, types: list[str] | None, limit: int
+) -> list[Event]:
     allowed = readable_types(principal)
     wanted = [t for t in (types or allowed) if t in allowed]
     stmt = scoped(select(Event), principal).where(Event.id > after, Event.type.in_(wanted))
@@ -123,22 +144,28 @@ def _check_events(principal: Principal, events: list[str]) -> list[str]:
     return list(dict.fromkeys(events))
 
 
-def create_subscription(session: Session, principal: Principal,
-                        data: WebhookSubscriptionCreate) -> WebhookSubscriptionPublic:
+def create_subscription(
+    session: Session, principal: Principal, data: WebhookSubscriptionCreate
+) -> WebhookSubscriptionPublic:
     branch = get_scoped(session, Branch, data.branch_id or principal.branch_id, principal)
     secret = new_secret()
-    sub = WebhookSubscription(url=str(data.url), events=_check_events(principal, data.events),
-                              description=data.description, secret=encrypt_field(secret),
-                              created_by=principal.subject,
-                              client_id=principal.id if principal.kind == "client" else None)
+    sub = WebhookSubscription(
+        url=str(data.url),
+        events=_check_events(principal, data.events),
+        description=data.description,
+        secret=encrypt_field(secret),
+        created_by=principal.subject,
+        client_id=principal.id if principal.kind == "client" else None,
+    )
     sub.place_in(branch)
     session.add(sub)
     session.flush()
     return to_public(session, sub, secret=secret)
 
 
-def update_subscription(session: Session, principal: Principal, sub_id: int,
-                        data: WebhookSubscriptionUpdate) -> WebhookSubscriptionPublic:
+def update_subscription(
+    session: Session, principal: Principal, sub_id: int, data: WebhookSubscriptionUpdate
+) -> WebhookSubscriptionPublic:
     sub = get_scoped(session, WebhookSubscription, sub_id, principal, for_update=True)
     changes = data.model_dump(exclude_unset=True, exclude={"rotate_secret"})
     if "events" in changes:
@@ -157,9 +184,13 @@ def update_subscription(session: Session, principal: Principal, sub_id: int,
     session.flush()
     if sub.is_active and ("url" in changes or changes.get("is_active")):
         # A fixed address or a subscription switched back on is tried now, not at the end of its backoff.
-        session.execute(sa.update(WebhookDelivery).where(
-            WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == DeliveryStatus.pending)
-            .values(next_attempt_at=utcnow()))
+        session.execute(
+            sa.update(WebhookDelivery)
+            .where(
+                WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == DeliveryStatus.pending
+            )
+            .values(next_attempt_at=utcnow())
+        )
         defer_delivery(session, sub.id, lock=":now")
     return to_public(session, sub, secret=secret)
 
@@ -168,22 +199,40 @@ def delete_subscription(session: Session, principal: Principal, sub_id: int) -> 
     sub = get_scoped(session, WebhookSubscription, sub_id, principal, for_update=True)
     sub.deleted_at = sub.updated_at = utcnow()
     sub.is_active = False
-    session.execute(sa.update(WebhookDelivery).where(
-        WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == DeliveryStatus.pending).values(
-        status=DeliveryStatus.failed, next_attempt_at=None, last_error="订阅已删除"))
+    session.execute(
+        sa.update(WebhookDelivery)
+        .where(WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == DeliveryStatus.pending)
+        .values(status=DeliveryStatus.failed, next_attempt_at=None, last_error="订阅已删除")
+    )
     session.flush()
 
 
-def to_public(session: Session, sub: WebhookSubscription, *, secret: str | None = None) -> WebhookSubscriptionPublic:
-    counts = dict(session.execute(
-        select(WebhookDelivery.status, sa.func.count()).where(WebhookDelivery.subscription_id == sub.id,
-                                                              WebhookDelivery.status != DeliveryStatus.delivered)
-        .group_by(WebhookDelivery.status)).all())
+def to_public(
+    session: Session, sub: WebhookSubscription, *, secret: str | None = None
+) -> WebhookSubscriptionPublic:
+    counts = dict(
+        session.execute(
+            select(WebhookDelivery.status, sa.func.count())
+            .where(
+                WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status != DeliveryStatus.delivered
+            )
+            .group_by(WebhookDelivery.status)
+        ).all()
+    )
     return WebhookSubscriptionPublic(
-        id=sub.id, url=sub.url, events=sub.events, branch_id=sub.branch_id, description=sub.description,
-        is_active=sub.is_active, created_at=sub.created_at, updated_at=sub.updated_at,
+        id=sub.id,
+        url=sub.url,
+        events=sub.events,
+        branch_id=sub.branch_id,
+        description=sub.description,
+        is_active=sub.is_active,
+        created_at=sub.created_at,
+        updated_at=sub.updated_at,
         previous_secret_expires_at=sub.previous_secret_expires_at,
-        pending=counts.get(DeliveryStatus.pending, 0), failed=counts.get(DeliveryStatus.failed, 0), secret=secret)
+        pending=counts.get(DeliveryStatus.pending, 0),
+        failed=counts.get(DeliveryStatus.failed, 0),
+        secret=secret,
+    )
 
 
 def signing_secrets(sub: WebhookSubscription, now: datetime) -> list[str]:
@@ -199,11 +248,24 @@ def signing_secrets(sub: WebhookSubscription, now: datetime) -> list[str]:
 
 def deliveries_query(session: Session, principal: Principal, sub_id: int) -> Any:
     sub = get_scoped(session, WebhookSubscription, sub_id, principal)
-    return (select(WebhookDelivery.id, WebhookDelivery.subscription_id, WebhookDelivery.event_id,
-                   Event.type.label("event_type"), WebhookDelivery.status, WebhookDelivery.attempts,
-                   WebhookDelivery.last_status_code, WebhookDelivery.last_duration_ms, WebhookDelivery.last_error,
-                   WebhookDelivery.next_attempt_at, WebhookDelivery.created_at, WebhookDelivery.delivered_at)
-            .join(Event, Event.id == WebhookDelivery.event_id).where(WebhookDelivery.subscription_id == sub.id))
+    return (
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.subscription_id,
+            WebhookDelivery.event_id,
+            Event.type.label("event_type"),
+            WebhookDelivery.status,
+            WebhookDelivery.attempts,
+            WebhookDelivery.last_status_code,
+            WebhookDelivery.last_duration_ms,
+            WebhookDelivery.last_error,
+            WebhookDelivery.next_attempt_at,
+            WebhookDelivery.created_at,
+            WebhookDelivery.delivered_at,
+        )
+        .join(Event, Event.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.subscription_id == sub.id)
+    )
 
 
 def replay_delivery(session: Session, principal: Principal, delivery_id: int) -> WebhookDelivery:
@@ -227,15 +289,30 @@ def replay_since(session: Session, principal: Principal, sub_id: int, since: dat
     _require_active(sub)
     depth = sum(1 for a in ANCESTOR_COLUMNS if getattr(sub, a) is not None)
     now = utcnow()
-    events = (select(sa.literal(sub.id), Event.id, sa.literal(DeliveryStatus.pending.value), sa.literal(0),
-                     sa.literal(now, type_=WebhookDelivery.__table__.c.next_attempt_at.type),
-                     sa.literal(now, type_=WebhookDelivery.__table__.c.created_at.type))
-              .where(getattr(Event, f"a{depth}") == sub.branch_id, Event.type.in_(sub.events),
-                     Event.occurred_at >= since).order_by(Event.id))
+    events = (
+        select(
+            sa.literal(sub.id),
+            Event.id,
+            sa.literal(DeliveryStatus.pending.value),
+            sa.literal(0),
+            sa.literal(now, type_=WebhookDelivery.__table__.c.next_attempt_at.type),
+            sa.literal(now, type_=WebhookDelivery.__table__.c.created_at.type),
+        )
+        .where(
+            getattr(Event, f"a{depth}") == sub.branch_id,
+            Event.type.in_(sub.events),
+            Event.occurred_at >= since,
+        )
+        .order_by(Event.id)
+    )
     table = WebhookDelivery.__table__
-    queued = session.execute(table.insert().from_select(
-        ["subscription_id", "event_id", "status", "attempts", "next_attempt_at", "created_at"], events)
-        .returning(table.c.id)).all()
+    queued = session.execute(
+        table.insert()
+        .from_select(
+            ["subscription_id", "event_id", "status", "attempts", "next_attempt_at", "created_at"], events
+        )
+        .returning(table.c.id)
+    ).all()
     defer_delivery(session, sub.id)
     return len(queued)
 

@@ -38,9 +38,17 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def event_body(event: Event) -> str:
-    return json.dumps({"id": event.id, "type": event.type, "occurred_at": event.occurred_at.isoformat(),
-                       "branch_id": event.branch_id, "data": event.data}, ensure_ascii=False,
-                      separators=(",", ":"))
+    return json.dumps(
+        {
+            "id": event.id,
+            "type": event.type,
+            "occurred_at": event.occurred_at.isoformat(),
+            "branch_id": event.branch_id,
+            "data": event.data,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def webhook_id(event_id: int) -> str:
@@ -50,25 +58,40 @@ def webhook_id(event_id: int) -> str:
 
 def sign(secrets: list[str], msg_id: str, body: str, now) -> dict[str, str]:
     signatures = " ".join(Webhook(secret).sign(msg_id, now, body) for secret in secrets)
-    return {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())), "webhook-signature": signatures,
-            "content-type": "application/json", "user-agent": "HalfSky-Webhooks/1"}
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signatures,
+        "content-type": "application/json",
+        "user-agent": "HalfSky-Webhooks/1",
+    }
 
 
 def _acquire(db: Database, sub_id: int, owner: str) -> bool:
     now = utcnow()
     with db.session(write=True) as session:
-        got = session.execute(sa.update(WebhookSubscription).where(
-            WebhookSubscription.id == sub_id,
-            sa.or_(WebhookSubscription.lease_until.is_(None), WebhookSubscription.lease_until < now,
-                   WebhookSubscription.lease_owner == owner)).values(lease_owner=owner, lease_until=now + LEASE))
+        got = session.execute(
+            sa.update(WebhookSubscription)
+            .where(
+                WebhookSubscription.id == sub_id,
+                sa.or_(
+                    WebhookSubscription.lease_until.is_(None),
+                    WebhookSubscription.lease_until < now,
+                    WebhookSubscription.lease_owner == owner,
+                ),
+            )
+            .values(lease_owner=owner, lease_until=now + LEASE)
+        )
         return got.rowcount == 1
 
 
 def _release(db: Database, sub_id: int, owner: str) -> None:
     with db.session(write=True) as session:
-        session.execute(sa.update(WebhookSubscription).where(
-            WebhookSubscription.id == sub_id, WebhookSubscription.lease_owner == owner).values(
-            lease_owner=None, lease_until=None))
+        session.execute(
+            sa.update(WebhookSubscription)
+            .where(WebhookSubscription.id == sub_id, WebhookSubscription.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
 
 
 @task(DELIVER_TASK)
@@ -95,18 +118,26 @@ def _come_back_after_lease(db: Database, sub_id: int) -> None:
     if not _has_due(db, sub_id):
         return
     with db.session(write=True) as session:
-        lease_until = session.execute(select(WebhookSubscription.lease_until).where(
-            WebhookSubscription.id == sub_id)).scalar_one_or_none()
+        lease_until = session.execute(
+            select(WebhookSubscription.lease_until).where(WebhookSubscription.id == sub_id)
+        ).scalar_one_or_none()
         # Its own queueing lock, so new events still queue an immediate run meanwhile.
-        defer_delivery(session, sub_id, run_at=(lease_until or utcnow()) + timedelta(seconds=1), lock=":lease")
+        defer_delivery(
+            session, sub_id, run_at=(lease_until or utcnow()) + timedelta(seconds=1), lock=":lease"
+        )
 
 
 def _has_due(db: Database, sub_id: int) -> bool:
     """Whether the head of the subscription's line is due (the rest wait behind it, in order)."""
     with db.session() as session:
-        head = session.execute(select(WebhookDelivery.next_attempt_at).where(
-            WebhookDelivery.subscription_id == sub_id, WebhookDelivery.status == DeliveryStatus.pending)
-            .order_by(WebhookDelivery.event_id, WebhookDelivery.id).limit(1)).first()
+        head = session.execute(
+            select(WebhookDelivery.next_attempt_at)
+            .where(
+                WebhookDelivery.subscription_id == sub_id, WebhookDelivery.status == DeliveryStatus.pending
+            )
+            .order_by(WebhookDelivery.event_id, WebhookDelivery.id)
+            .limit(1)
+        ).first()
         return head is not None and (head.next_attempt_at is None or head.next_attempt_at <= utcnow())
 
 
@@ -119,9 +150,14 @@ def _deliver_batch(db: Database, client: httpx.Client, sub_id: int, owner: str) 
             return 0, False
         url, secrets = sub.url, signing_secrets(sub, now)
         head = session.execute(
-            select(WebhookDelivery, Event).join(Event, Event.id == WebhookDelivery.event_id).where(
-                WebhookDelivery.subscription_id == sub_id, WebhookDelivery.status == DeliveryStatus.pending)
-            .order_by(WebhookDelivery.event_id, WebhookDelivery.id).limit(BATCH)).all()
+            select(WebhookDelivery, Event)
+            .join(Event, Event.id == WebhookDelivery.event_id)
+            .where(
+                WebhookDelivery.subscription_id == sub_id, WebhookDelivery.status == DeliveryStatus.pending
+            )
+            .order_by(WebhookDelivery.event_id, WebhookDelivery.id)
+            .limit(BATCH)
+        ).all()
     if not head:
         return 0, False
     results: list[dict] = []
@@ -138,8 +174,9 @@ def _deliver_batch(db: Database, client: httpx.Client, sub_id: int, owner: str) 
         started = time.monotonic()
         code, error = None, None
         try:
-            response = client.post(url, content=body.encode(), headers=sign(secrets, webhook_id(event.id), body,
-                                                                              utcnow()))
+            response = client.post(
+                url, content=body.encode(), headers=sign(secrets, webhook_id(event.id), body, utcnow())
+            )
             code = response.status_code
             ok = 200 <= code < 300
             if not ok:
@@ -149,19 +186,46 @@ def _deliver_batch(db: Database, client: httpx.Client, sub_id: int, owner: str) 
         duration = int((time.monotonic() - started) * 1000)
         attempts = delivery.attempts + 1
         if ok:
-            results.append({"id": delivery.id, "status": DeliveryStatus.delivered, "attempts": attempts,
-                            "last_status_code": code, "last_duration_ms": duration, "last_error": None,
-                            "next_attempt_at": None, "delivered_at": utcnow()})
+            results.append(
+                {
+                    "id": delivery.id,
+                    "status": DeliveryStatus.delivered,
+                    "attempts": attempts,
+                    "last_status_code": code,
+                    "last_duration_ms": duration,
+                    "last_error": None,
+                    "next_attempt_at": None,
+                    "delivered_at": utcnow(),
+                }
+            )
             continue
         if utcnow() - delivery.created_at >= RETRY_FOR:
-            results.append({"id": delivery.id, "status": DeliveryStatus.failed, "attempts": attempts,
-                            "last_status_code": code, "last_duration_ms": duration, "last_error": error,
-                            "next_attempt_at": None, "delivered_at": None})
+            results.append(
+                {
+                    "id": delivery.id,
+                    "status": DeliveryStatus.failed,
+                    "attempts": attempts,
+                    "last_status_code": code,
+                    "last_duration_ms": duration,
+                    "last_error": error,
+                    "next_attempt_at": None,
+                    "delivered_at": None,
+                }
+            )
             continue  # given up: the events behind it go on
         stop_at = utcnow() + retry_delay(attempts)
-        results.append({"id": delivery.id, "status": DeliveryStatus.pending, "attempts": attempts,
-                        "last_status_code": code, "last_duration_ms": duration, "last_error": error,
-                        "next_attempt_at": stop_at, "delivered_at": None})
+        results.append(
+            {
+                "id": delivery.id,
+                "status": DeliveryStatus.pending,
+                "attempts": attempts,
+                "last_status_code": code,
+                "last_duration_ms": duration,
+                "last_error": error,
+                "next_attempt_at": stop_at,
+                "delivered_at": None,
+            }
+        )
         break
     with db.session(write=True) as session:
         if results:
@@ -176,9 +240,18 @@ def _deliver_batch(db: Database, client: httpx.Client, sub_id: int, owner: str) 
 def dispatch_due(db: Database) -> int:
     """Safety net: queue the delivery task of every subscription with due deliveries (after a crash, a lost run)."""
     with db.session(write=True) as session:
-        due = session.execute(select(WebhookDelivery.subscription_id).where(
-            WebhookDelivery.status == DeliveryStatus.pending, WebhookDelivery.next_attempt_at <= utcnow())
-            .distinct()).scalars().all()
+        due = (
+            session.execute(
+                select(WebhookDelivery.subscription_id)
+                .where(
+                    WebhookDelivery.status == DeliveryStatus.pending,
+                    WebhookDelivery.next_attempt_at <= utcnow(),
+                )
+                .distinct()
+            )
+            .scalars()
+            .all()
+        )
         for sub_id in due:
             defer_delivery(session, sub_id)
     return len(due)

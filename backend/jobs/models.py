@@ -22,8 +22,15 @@ class Job(BranchScoped, Timestamped, table=True):
     __label__ = "后台任务"
     __table_args__ = scope_indexes("job")
     # The uploaded file and the failed-rows sheet are blobs; progress counters are bookkeeping.
-    __audit_exclude__ = ("payload", "failed_sheet", "rows_done", "rows_failed", "total_rows", "attempts",
-                       "failed_so_far")
+    __audit_exclude__ = (
+        "payload",
+        "failed_sheet",
+        "rows_done",
+        "rows_failed",
+        "total_rows",
+        "attempts",
+        "failed_so_far",
+    )
     __encrypted_fields__ = {"payload": None, "failed_sheet": None, "failed_so_far": None}
 
     id: int | None = Field(default=None, primary_key=True)

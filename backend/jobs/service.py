@@ -60,12 +60,25 @@ def unseal(stored: bytes | None) -> bytes | None:
     return base64.b64decode(decrypt_field(stored.decode()))
 
 
-def create_job(session: Session, principal: Principal, kind: str, *, filename: str | None = None,
-               payload: bytes | None = None, options: dict[str, Any] | None = None) -> Job:
+def create_job(
+    session: Session,
+    principal: Principal,
+    kind: str,
+    *,
+    filename: str | None = None,
+    payload: bytes | None = None,
+    options: dict[str, Any] | None = None,
+) -> Job:
     from backend.branches.models import Branch
 
-    job = Job(kind=kind, filename=filename, payload=seal(payload), options=options or {}, created_by=principal.subject,
-              created_by_name=principal.name)
+    job = Job(
+        kind=kind,
+        filename=filename,
+        payload=seal(payload),
+        options=options or {},
+        created_by=principal.subject,
+        created_by_name=principal.name,
+    )
     job.place_in(session.get(Branch, principal.branch_id))
     session.add(job)
     session.flush()
@@ -85,17 +98,32 @@ def principal_of(session: Session, subject: str) -> Principal:
     if account is None or not account.is_active:
         raise RuntimeError("账号不存在或已停用")
     branch = session.get(Branch, account.branch_id)
-    return Principal(kind=kind, id=account.id, name=getattr(account, "display_name", None) or account.name,
-                     role=account.role, branch_id=branch.id, branch_depth=branch.depth, branch_path=branch.path,
-                     permissions=permissions_for(account.role))
+    return Principal(
+        kind=kind,
+        id=account.id,
+        name=getattr(account, "display_name", None) or account.name,
+        role=account.role,
+        branch_id=branch.id,
+        branch_depth=branch.depth,
+        branch_path=branch.path,
+        permissions=permissions_for(account.role),
+    )
 
 
 class Superseded(Exception):
     """A later run of the same job took it over (this run's lease ran out while it was slow): stop, write nothing."""
 
 
-def report_progress(session: Session, job_id: int, *, done: int, failed: int, total: int | None = None,
-                    attempt: int | None = None, **extra: Any) -> None:
+def report_progress(
+    session: Session,
+    job_id: int,
+    *,
+    done: int,
+    failed: int,
+    total: int | None = None,
+    attempt: int | None = None,
+    **extra: Any,
+) -> None:
     """Commit progress with the chunk. `attempt` fences the run: if another run has started since, raise
     Superseded so this chunk rolls back and the newer run carries on alone."""
     values: dict[str, Any] = {"rows_done": done, "rows_failed": failed, "updated_at": utcnow(), **extra}
@@ -121,7 +149,9 @@ def run_job(db: Database, job_id: int) -> None:
             if job is None or job.status not in (JobStatus.queued, JobStatus.running):
                 return
             if job.attempts >= MAX_JOB_ATTEMPTS:
-                raise RuntimeError(f"任务中断了 {job.attempts} 次,未能完成(已处理 {job.rows_done} 行),请重新上传")
+                raise RuntimeError(
+                    f"任务中断了 {job.attempts} 次,未能完成(已处理 {job.rows_done} 行),请重新上传"
+                )
             principal = principal_of(session, job.created_by)
             job.status, job.attempts = JobStatus.running, job.attempts + 1
             attempt = job.attempts
@@ -133,10 +163,19 @@ def run_job(db: Database, job_id: int) -> None:
         if outcome.failed_rows:
             sheet = xlsx_bytes(outcome.failed_rows, outcome.failed_columns, "未导入的行")
         with db.session(write=True) as session:
-            finished = session.execute(sa.update(Job).where(
-                Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running).values(
-                status=JobStatus.done, finished_at=utcnow(), updated_at=utcnow(), result=outcome.result,
-                failed_sheet=seal(sheet), failed_so_far=None, payload=None))
+            finished = session.execute(
+                sa.update(Job)
+                .where(Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.running)
+                .values(
+                    status=JobStatus.done,
+                    finished_at=utcnow(),
+                    updated_at=utcnow(),
+                    result=outcome.result,
+                    failed_sheet=seal(sheet),
+                    failed_so_far=None,
+                    payload=None,
+                )
+            )
             if finished.rowcount == 0:
                 raise Superseded(job_id)
             _finished_event(session, job_id)
@@ -156,8 +195,15 @@ def run_job(db: Database, job_id: int) -> None:
         if attempt is not None:
             stmt = stmt.where(Job.attempts == attempt)
         with db.session(write=True) as session:
-            failed = session.execute(stmt.values(status=JobStatus.failed, finished_at=utcnow(), updated_at=utcnow(),
-                                                 error=message[:1000], failed_so_far=None))
+            failed = session.execute(
+                stmt.values(
+                    status=JobStatus.failed,
+                    finished_at=utcnow(),
+                    updated_at=utcnow(),
+                    error=message[:1000],
+                    failed_so_far=None,
+                )
+            )
             if failed.rowcount:
                 _finished_event(session, job_id)
 
@@ -167,6 +213,15 @@ def _finished_event(session: Session, job_id: int) -> None:
 
     job = session.get(Job, job_id, populate_existing=True)
     if job is not None:
-        record_event(session, "job.finished", job.branch_id, {
-            "job_id": job.id, "kind": job.kind, "status": job.status, "rows_done": job.rows_done,
-            "rows_failed": job.rows_failed})
+        record_event(
+            session,
+            "job.finished",
+            job.branch_id,
+            {
+                "job_id": job.id,
+                "kind": job.kind,
+                "status": job.status,
+                "rows_done": job.rows_done,
+                "rows_failed": job.rows_failed,
+            },
+        )

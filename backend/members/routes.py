@@ -43,8 +43,12 @@ COLUMNS = [
     Column("last_trained_on", "最近培训"),
     Column("trained_this_year", "今年已培训"),
 ]
-SORTABLE = {"name": Member.name, "created_at": Member.created_at, "birth_date": Member.birth_date,
-            "id": Member.id}
+SORTABLE = {
+    "name": Member.name,
+    "created_at": Member.created_at,
+    "birth_date": Member.birth_date,
+    "id": Member.id,
+}
 
 
 @router.get("", response_model=MemberList, responses=LIST_RESPONSES)
@@ -65,15 +69,27 @@ def list_members(
     stmt = within(session, principal, scoped(select(Member), principal), Member, under)
     if branch_id is not None:
         stmt = stmt.where(Member.branch_id == branch_id)
-    for column, value in ((Member.gender, gender), (Member.political_status, political_status),
-                          (Member.education, education)):
+    for column, value in (
+        (Member.gender, gender),
+        (Member.political_status, political_status),
+        (Member.education, education),
+    ):
         if value is not None:
             stmt = stmt.where(column == value.value)
-    stmt = service.filter_members(stmt, title=title, part_time=part_time, trained_this_year=trained_this_year,
-                                  talent_pool=talent_pool)
-    return page.respond(session, service.list_statement(stmt), service.row_converter(principal),
-                        sortable=SORTABLE, default_sort="-created_at", search=[Member.name, Member.phone],
-                        columns=COLUMNS, filename="members", scalars=False)
+    stmt = service.filter_members(
+        stmt, title=title, part_time=part_time, trained_this_year=trained_this_year, talent_pool=talent_pool
+    )
+    return page.respond(
+        session,
+        service.list_statement(stmt),
+        service.row_converter(principal),
+        sortable=SORTABLE,
+        default_sort="-created_at",
+        search=[Member.name, Member.phone],
+        columns=COLUMNS,
+        filename="members",
+        scalars=False,
+    )
 
 
 @router.post("", response_model=MemberDetail, status_code=201)
@@ -106,8 +122,9 @@ def add_position(session: SessionDep, principal: MembersWrite, member_id: int, b
 
 
 @router.patch("/{member_id}/positions/{position_id}", response_model=PositionPublic)
-def update_position(session: SessionDep, principal: MembersWrite, member_id: int, position_id: int,
-                    body: PositionUpdate):
+def update_position(
+    session: SessionDep, principal: MembersWrite, member_id: int, position_id: int, body: PositionUpdate
+):
     member = get_scoped(session, Member, member_id, principal)
     position = service.get_position(session, member, position_id)
     return service.position_public(service.update_position(session, position, body))
@@ -131,13 +148,20 @@ def delete_training(session: SessionDep, principal: MembersWrite, member_id: int
 
 
 @router.post("/{member_id}/recommendations", response_model=RecommendationPublic, status_code=201)
-def add_recommendation(session: SessionDep, principal: MembersWrite, member_id: int, body: RecommendationCreate):
+def add_recommendation(
+    session: SessionDep, principal: MembersWrite, member_id: int, body: RecommendationCreate
+):
     member = get_scoped(session, Member, member_id, principal)
     return service.add_recommendation(session, member, body)
 
 
 @router.patch("/{member_id}/recommendations/{recommendation_id}", response_model=RecommendationPublic)
-def update_recommendation(session: SessionDep, principal: MembersWrite, member_id: int, recommendation_id: int,
-                          body: RecommendationUpdate):
+def update_recommendation(
+    session: SessionDep,
+    principal: MembersWrite,
+    member_id: int,
+    recommendation_id: int,
+    body: RecommendationUpdate,
+):
     member = get_scoped(session, Member, member_id, principal)
     return service.update_recommendation(session, member, recommendation_id, body)

@@ -30,8 +30,9 @@ class PositionCreate(_Strict):
     branch_id: int | None = Field(default=None, description="任职组织,默认为会员所在组织")
     title: MemberTitle
     part_time: bool = False
-    concurrent_posts: list[ConcurrentPost] = Field(default_factory=list, max_length=5,
-                                                   description="兼任的其他职务:计生、民政、统计…")
+    concurrent_posts: list[ConcurrentPost] = Field(
+        default_factory=list, max_length=5, description="兼任的其他职务:计生、民政、统计…"
+    )
     started_on: date | None = None
     ended_on: date | None = None
 

@@ -58,7 +58,9 @@ def _primary_position_subquery(column):
 def list_statement(stmt):
     """The member columns a list shows, in one query: branch name, main post, last training."""
     last_trained = (
-        select(sa.func.max(MemberTraining.trained_on)).where(MemberTraining.member_id == Member.id).scalar_subquery()
+        select(sa.func.max(MemberTraining.trained_on))
+        .where(MemberTraining.member_id == Member.id)
+        .scalar_subquery()
     )
     return stmt.add_columns(
         sa.select(Branch.name).where(Branch.id == Member.branch_id).scalar_subquery().label("branch_name"),
@@ -68,16 +70,32 @@ def list_statement(stmt):
     )
 
 
-def filter_members(stmt, *, title: MemberTitle | None = None, part_time: bool | None = None,
-                   trained_this_year: bool | None = None, talent_pool: bool | None = None):
+def filter_members(
+    stmt,
+    *,
+    title: MemberTitle | None = None,
+    part_time: bool | None = None,
+    trained_this_year: bool | None = None,
+    talent_pool: bool | None = None,
+):
     if title is not None:
-        stmt = stmt.where(sa.exists().where(MemberPosition.member_id == Member.id, current_position(),
-                                            MemberPosition.title == title.value))
+        stmt = stmt.where(
+            sa.exists().where(
+                MemberPosition.member_id == Member.id, current_position(), MemberPosition.title == title.value
+            )
+        )
     if part_time is not None:
-        stmt = stmt.where(sa.exists().where(MemberPosition.member_id == Member.id, current_position(),
-                                            MemberPosition.part_time.is_(part_time)))
+        stmt = stmt.where(
+            sa.exists().where(
+                MemberPosition.member_id == Member.id,
+                current_position(),
+                MemberPosition.part_time.is_(part_time),
+            )
+        )
     if trained_this_year is not None:
-        trained = sa.exists().where(MemberTraining.member_id == Member.id, MemberTraining.trained_on >= year_start())
+        trained = sa.exists().where(
+            MemberTraining.member_id == Member.id, MemberTraining.trained_on >= year_start()
+        )
         stmt = stmt.where(trained if trained_this_year else ~trained)
     if talent_pool is not None:
         stmt = stmt.where(Member.talent_pool.is_(talent_pool))
@@ -98,21 +116,36 @@ def to_public(principal: Principal, member: Member, extra: dict[str, Any] | None
     if isinstance(last, str):
         last = date.fromisoformat(last)
     return MemberPublic(
-        id=member.id, branch_id=member.branch_id, branch_name=extra.get("branch_name"), name=member.name,
-        gender=member.gender, birth_date=member.birth_date, phone=phone, phone_masked=masked,
-        ethnicity=member.ethnicity, political_status=member.political_status, education=member.education,
-        talent_pool=member.talent_pool, note=member.note, title=extra.get("title"),
+        id=member.id,
+        branch_id=member.branch_id,
+        branch_name=extra.get("branch_name"),
+        name=member.name,
+        gender=member.gender,
+        birth_date=member.birth_date,
+        phone=phone,
+        phone_masked=masked,
+        ethnicity=member.ethnicity,
+        political_status=member.political_status,
+        education=member.education,
+        talent_pool=member.talent_pool,
+        note=member.note,
+        title=extra.get("title"),
         part_time=None if extra.get("part_time") is None else bool(extra["part_time"]),
-        last_trained_on=last, trained_this_year=bool(last and last >= year_start()),
-        created_at=member.created_at, updated_at=member.updated_at,
+        last_trained_on=last,
+        trained_this_year=bool(last and last >= year_start()),
+        created_at=member.created_at,
+        updated_at=member.updated_at,
     )
 
 
 def row_converter(principal: Principal):
     def convert(row) -> MemberPublic:
         member, branch_name, title, part_time, last = row
-        return to_public(principal, member, {"branch_name": branch_name, "title": title, "part_time": part_time,
-                                             "last_trained_on": last})
+        return to_public(
+            principal,
+            member,
+            {"branch_name": branch_name, "title": title, "part_time": part_time, "last_trained_on": last},
+        )
 
     return convert
 
@@ -121,12 +154,21 @@ def detail(session: Session, principal: Principal, member: Member) -> MemberDeta
     row = session.execute(list_statement(select(Member).where(Member.id == member.id))).one()
     public = row_converter(principal)(row)
     today = today_in_china()
-    positions = session.exec(select(MemberPosition).where(MemberPosition.member_id == member.id)
-                             .order_by(MemberPosition.started_on.desc(), MemberPosition.id.desc())).all()
-    trainings = session.exec(select(MemberTraining).where(MemberTraining.member_id == member.id)
-                             .order_by(MemberTraining.trained_on.desc(), MemberTraining.id.desc())).all()
-    recs = session.exec(select(MemberRecommendation).where(MemberRecommendation.member_id == member.id)
-                        .order_by(MemberRecommendation.recommended_on.desc(), MemberRecommendation.id.desc())).all()
+    positions = session.exec(
+        select(MemberPosition)
+        .where(MemberPosition.member_id == member.id)
+        .order_by(MemberPosition.started_on.desc(), MemberPosition.id.desc())
+    ).all()
+    trainings = session.exec(
+        select(MemberTraining)
+        .where(MemberTraining.member_id == member.id)
+        .order_by(MemberTraining.trained_on.desc(), MemberTraining.id.desc())
+    ).all()
+    recs = session.exec(
+        select(MemberRecommendation)
+        .where(MemberRecommendation.member_id == member.id)
+        .order_by(MemberRecommendation.recommended_on.desc(), MemberRecommendation.id.desc())
+    ).all()
     return MemberDetail(
         **public.model_dump(),
         positions=[position_public(p, today) for p in positions],
@@ -176,22 +218,31 @@ def delete_member(session: Session, member: Member) -> None:
     session.flush()
 
 
-def _add_position(session: Session, principal: Principal, member: Member, data: PositionCreate,
-                  field: list[str] | None = None) -> MemberPosition:
+def _add_position(
+    session: Session,
+    principal: Principal,
+    member: Member,
+    data: PositionCreate,
+    field: list[str] | None = None,
+) -> MemberPosition:
     branch_id = data.branch_id or member.branch_id
     try:
         branch = get_scoped(session, Branch, branch_id, principal)
     except NotFound:
         raise ValidationFailed(field or "branch_id", "任职组织不存在或不在您的管辖范围内") from None
-    position = MemberPosition(**data.model_dump(exclude={"branch_id", "concurrent_posts"}),
-                              concurrent_posts=[p.value for p in data.concurrent_posts])
+    position = MemberPosition(
+        **data.model_dump(exclude={"branch_id", "concurrent_posts"}),
+        concurrent_posts=[p.value for p in data.concurrent_posts],
+    )
     position.member_id = member.id
     position.place_in(branch)
     session.add(position)
     return position
 
 
-def add_position(session: Session, principal: Principal, member: Member, data: PositionCreate) -> MemberPosition:
+def add_position(
+    session: Session, principal: Principal, member: Member, data: PositionCreate
+) -> MemberPosition:
     position = _add_position(session, principal, member, data)
     member.updated_at = utcnow()
     session.flush()
@@ -199,8 +250,9 @@ def add_position(session: Session, principal: Principal, member: Member, data: P
 
 
 def get_position(session: Session, member: Member, position_id: int) -> MemberPosition:
-    position = session.exec(select(MemberPosition).where(MemberPosition.id == position_id,
-                                                         MemberPosition.member_id == member.id)).first()
+    position = session.exec(
+        select(MemberPosition).where(MemberPosition.id == position_id, MemberPosition.member_id == member.id)
+    ).first()
     if position is None:
         raise NotFound("职务不存在")
     return position
@@ -228,8 +280,11 @@ def delete_position(session: Session, position: MemberPosition) -> None:
 
 
 def add_training(session: Session, member: Member, data: TrainingCreate) -> MemberTraining:
-    training = MemberTraining(**data.model_dump(exclude={"trained_on"}), member_id=member.id,
-                              trained_on=data.trained_on or today_in_china())
+    training = MemberTraining(
+        **data.model_dump(exclude={"trained_on"}),
+        member_id=member.id,
+        trained_on=data.trained_on or today_in_china(),
+    )
     if training.trained_on > today_in_china():
         raise ValidationFailed("trained_on", "培训日期不能晚于今天")
     session.add(training)
@@ -239,8 +294,9 @@ def add_training(session: Session, member: Member, data: TrainingCreate) -> Memb
 
 
 def delete_training(session: Session, member: Member, training_id: int) -> None:
-    training = session.exec(select(MemberTraining).where(MemberTraining.id == training_id,
-                                                         MemberTraining.member_id == member.id)).first()
+    training = session.exec(
+        select(MemberTraining).where(MemberTraining.id == training_id, MemberTraining.member_id == member.id)
+    ).first()
     if training is None:
         raise NotFound("培训记录不存在")
     session.delete(training)
@@ -248,8 +304,11 @@ def delete_training(session: Session, member: Member, training_id: int) -> None:
 
 
 def add_recommendation(session: Session, member: Member, data: RecommendationCreate) -> MemberRecommendation:
-    rec = MemberRecommendation(**data.model_dump(exclude={"recommended_on"}), member_id=member.id,
-                               recommended_on=data.recommended_on or today_in_china())
+    rec = MemberRecommendation(
+        **data.model_dump(exclude={"recommended_on"}),
+        member_id=member.id,
+        recommended_on=data.recommended_on or today_in_china(),
+    )
     session.add(rec)
     # Recommending someone puts her in the talent pool.
     member.talent_pool = True
@@ -258,10 +317,14 @@ def add_recommendation(session: Session, member: Member, data: RecommendationCre
     return rec
 
 
-def update_recommendation(session: Session, member: Member, rec_id: int,
-                          data: RecommendationUpdate) -> MemberRecommendation:
-    rec = session.exec(select(MemberRecommendation).where(MemberRecommendation.id == rec_id,
-                                                          MemberRecommendation.member_id == member.id)).first()
+def update_recommendation(
+    session: Session, member: Member, rec_id: int, data: RecommendationUpdate
+) -> MemberRecommendation:
+    rec = session.exec(
+        select(MemberRecommendation).where(
+            MemberRecommendation.id == rec_id, MemberRecommendation.member_id == member.id
+        )
+    ).first()
     if rec is None:
         raise NotFound("推荐记录不存在")
     changes = data.model_dump(exclude_unset=True)

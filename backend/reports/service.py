@@ -28,17 +28,23 @@ def default_period(since: date | None, until: date | None) -> ReportPeriod:
 def branch_figures(session: Session, principal: Principal, root: Branch) -> BranchFigures:
     today = today_in_china()
     base = scoped(select(Branch), principal).where(subtree_filter(Branch, root.id, root.depth)).subquery()
-    row = session.exec(select(
-        sa.func.count(),
-        sa.func.count().filter(base.c.kind.in_(VILLAGE_KINDS)),
-        # A JSON column may hold JSON null as well as SQL NULL: neither is a 妇女之家.
-        sa.func.count().filter(base.c.womens_home.is_not(None), sa.cast(base.c.womens_home, sa.String) != "null"),
-        sa.func.count().filter(base.c.term_due_on < today),
-        sa.func.count().filter(base.c.term_due_on >= today,
-                               base.c.term_due_on <= today + timedelta(days=TERM_WARNING_DAYS)),
-    ).select_from(base)).one()
-    return BranchFigures(total=row[0], villages=row[1], womens_homes=row[2], terms_overdue=row[3],
-                         terms_due_soon=row[4])
+    row = session.exec(
+        select(
+            sa.func.count(),
+            sa.func.count().filter(base.c.kind.in_(VILLAGE_KINDS)),
+            # A JSON column may hold JSON null as well as SQL NULL: neither is a 妇女之家.
+            sa.func.count().filter(
+                base.c.womens_home.is_not(None), sa.cast(base.c.womens_home, sa.String) != "null"
+            ),
+            sa.func.count().filter(base.c.term_due_on < today),
+            sa.func.count().filter(
+                base.c.term_due_on >= today, base.c.term_due_on <= today + timedelta(days=TERM_WARNING_DAYS)
+            ),
+        ).select_from(base)
+    ).one()
+    return BranchFigures(
+        total=row[0], villages=row[1], womens_homes=row[2], terms_overdue=row[3], terms_due_soon=row[4]
+    )
 
 
 def overview(session: Session, principal: Principal, root: Branch, period: ReportPeriod) -> ReportOverview:
@@ -46,12 +52,24 @@ def overview(session: Session, principal: Principal, root: Branch, period: Repor
         branch=ReportBranch(id=root.id, name=root.name, kind=root.kind),
         period=period,
         branches=branch_figures(session, principal, root),
-        tickets=(tickets_service.ticket_stats(session, principal, period.since, period.until, root.id)
-                 if principal.can("tickets:stats") else None),
-        activities=(activities_service.stats(session, principal, root, period.since, period.until)
-                    if principal.can("activities:read") else None),
-        volunteers=(volunteers_service.stats(session, principal, root, period.since, period.until)
-                    if principal.can("volunteers:read") else None),
-        screening=(screenings_service.stats(session, root, period.until.year)
-                   if principal.can("screenings:stats") else None),
+        tickets=(
+            tickets_service.ticket_stats(session, principal, period.since, period.until, root.id)
+            if principal.can("tickets:stats")
+            else None
+        ),
+        activities=(
+            activities_service.stats(session, principal, root, period.since, period.until)
+            if principal.can("activities:read")
+            else None
+        ),
+        volunteers=(
+            volunteers_service.stats(session, principal, root, period.since, period.until)
+            if principal.can("volunteers:read")
+            else None
+        ),
+        screening=(
+            screenings_service.stats(session, root, period.until.year)
+            if principal.can("screenings:stats")
+            else None
+        ),
     )

@@ -68,13 +68,29 @@ def _branch(session, principal: Principal, branch_id: int | None, state: ImportS
     return cached
 
 
-def _audit(session, principal: Principal, entity: str, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
+def _audit(
+    session, principal: Principal, entity: str, rows: list[dict[str, Any]], keys: tuple[str, ...]
+) -> None:
     now = utcnow()
-    session.execute(sa.insert(AuditLog), [{
-        "at": now, "actor": principal.subject, "actor_name": principal.name, "action": "create", "entity": entity,
-        "entity_id": str(r["id"]), "field": None, "before": None, "ip": None,
-        "after": {k: service.jsonable(r.get(k)) for k in keys}, **{k: r[k] for k in _PLACE},
-    } for r in rows])
+    session.execute(
+        sa.insert(AuditLog),
+        [
+            {
+                "at": now,
+                "actor": principal.subject,
+                "actor_name": principal.name,
+                "action": "create",
+                "entity": entity,
+                "entity_id": str(r["id"]),
+                "field": None,
+                "before": None,
+                "ip": None,
+                "after": {k: service.jsonable(r.get(k)) for k in keys},
+                **{k: r[k] for k in _PLACE},
+            }
+            for r in rows
+        ],
+    )
 
 
 def _insert(session, model, rows: list[dict[str, Any]]) -> list[int]:
@@ -84,7 +100,9 @@ def _insert(session, model, rows: list[dict[str, Any]]) -> list[int]:
     return [r[0] for r in session.execute(stmt, rows).all()]
 
 
-def _existing_women(session, principal: Principal, numbers: dict[str, str]) -> tuple[dict[str, dict], set[str]]:
+def _existing_women(
+    session, principal: Principal, numbers: dict[str, str]
+) -> tuple[dict[str, dict], set[str]]:
     """Women already registered: those in scope (with their placement), and the hashes registered elsewhere.
 
     `numbers` maps each row's current-key hash to its ID number; mid-rotation a stored row may still hold the
@@ -95,25 +113,56 @@ def _existing_women(session, principal: Principal, numbers: dict[str, str]) -> t
     if rotating():
         current.update({old: h for h, number in numbers.items() for old in service.id_number_hashes(number)})
     cols = [Woman.id, Woman.id_number_hash, *(getattr(Woman, k) for k in _PLACE)]
-    mine = {current[r.id_number_hash]: dict(r._mapping) for r in session.execute(
-        scoped(sa.select(*cols).where(Woman.id_number_hash.in_(current)), principal, Woman))}
-    elsewhere = {current[h] for h in session.execute(sa.select(Woman.id_number_hash).where(
-        Woman.id_number_hash.in_([k for k, h in current.items() if h not in mine]))).scalars()}
+    mine = {
+        current[r.id_number_hash]: dict(r._mapping)
+        for r in session.execute(
+            scoped(sa.select(*cols).where(Woman.id_number_hash.in_(current)), principal, Woman)
+        )
+    }
+    elsewhere = {
+        current[h]
+        for h in session.execute(
+            sa.select(Woman.id_number_hash).where(
+                Woman.id_number_hash.in_([k for k, h in current.items() if h not in mine])
+            )
+        ).scalars()
+    }
     return mine, elsewhere
 
 
 def _new_woman(row: BaseModel, branch: Branch, now) -> dict[str, Any]:
     number, born = parse_id_number(row.id_number)
-    values = {"name": row.name.strip(), "birth_date": born, "hardship_status": HardshipStatus.none.value,
-              "hardship_verified_by": None, "hardship_verified_at": None, "deleted_at": None,
-              "created_at": now, "updated_at": now, "branch_id": branch.id,
-              **{a: getattr(branch, a) for a in ANCESTOR_COLUMNS}, **service.pii_columns(number, row.phone)}
+    values = {
+        "name": row.name.strip(),
+        "birth_date": born,
+        "hardship_status": HardshipStatus.none.value,
+        "hardship_verified_by": None,
+        "hardship_verified_at": None,
+        "deleted_at": None,
+        "created_at": now,
+        "updated_at": now,
+        "branch_id": branch.id,
+        **{a: getattr(branch, a) for a in ANCESTOR_COLUMNS},
+        **service.pii_columns(number, row.phone),
+    }
     return values
 
 
 WOMAN_AUDIT = ("name", "id_number_masked", "phone_masked", "birth_date", "hardship_status")
-RECORD_AUDIT = ("woman_id", "plan_id", "kind", "screened_on", "institution", "method", "result", "tbs", "birads",
-                "consent", "source", "external_id")
+RECORD_AUDIT = (
+    "woman_id",
+    "plan_id",
+    "kind",
+    "screened_on",
+    "institution",
+    "method",
+    "result",
+    "tbs",
+    "birads",
+    "consent",
+    "source",
+    "external_id",
+)
 FOLLOW_UP_AUDIT = ("record_id", "woman_id", "kind", "status", "notice_due_on")
 
 
@@ -125,8 +174,14 @@ def _write_women(session, principal: Principal, new: dict[str, dict]) -> None:
         _audit(session, principal, "woman", rows, WOMAN_AUDIT)
 
 
-def import_women_chunk(session, principal: Principal, items: list[tuple[int, dict]], default_branch: int | None,
-                       state: ImportState, row_model: type[BaseModel]) -> list[Outcome]:
+def import_women_chunk(
+    session,
+    principal: Principal,
+    items: list[tuple[int, dict]],
+    default_branch: int | None,
+    state: ImportState,
+    row_model: type[BaseModel],
+) -> list[Outcome]:
     outcomes: list[Outcome] = []
     parsed = []
     for n, raw in items:
@@ -151,8 +206,15 @@ def import_women_chunk(session, principal: Principal, items: list[tuple[int, dic
     return outcomes
 
 
-def import_results_chunk(session, principal: Principal, items: list[tuple[int, dict]], *, sender: str,
-                         state: ImportState, row_model: type[BaseModel]) -> list[Outcome]:
+def import_results_chunk(
+    session,
+    principal: Principal,
+    items: list[tuple[int, dict]],
+    *,
+    sender: str,
+    state: ImportState,
+    row_model: type[BaseModel],
+) -> list[Outcome]:
     outcomes: list[Outcome] = []
     parsed = []
     for n, raw in items:
@@ -169,8 +231,18 @@ def import_results_chunk(session, principal: Principal, items: list[tuple[int, d
 
     mine, elsewhere = _existing_women(session, principal, {p[2]: p[1].id_number for p in parsed})
     ext_ids = [row.external_id for _, row, _ in parsed if row.external_id]
-    existing_records = {r.external_id: r for r in session.scalars(sa.select(ScreeningRecord).where(
-        ScreeningRecord.sender == sender, ScreeningRecord.external_id.in_(ext_ids)))} if ext_ids else {}
+    existing_records = (
+        {
+            r.external_id: r
+            for r in session.scalars(
+                sa.select(ScreeningRecord).where(
+                    ScreeningRecord.sender == sender, ScreeningRecord.external_id.in_(ext_ids)
+                )
+            )
+        }
+        if ext_ids
+        else {}
+    )
 
     now = utcnow()
     new_women: dict[str, dict] = {}
@@ -210,23 +282,47 @@ def import_results_chunk(session, principal: Principal, items: list[tuple[int, d
         key = (woman["branch_id"], row.screened_on.year)
         if key not in state.cache.plans:
             state.cache.plans[key] = service.find_plan(session, _Placed(woman), row.screened_on.year)
-        records.append({
-            **service.record_fields(row), "woman_id": woman["id"], "plan_id": state.cache.plans[key],
-            "source": ScreeningSource.import_.value, "sender": sender, "external_id": row.external_id,
-            "deleted_at": None, "created_at": now, "updated_at": now, **{k: woman[k] for k in _PLACE},
-        })
+        records.append(
+            {
+                **service.record_fields(row),
+                "woman_id": woman["id"],
+                "plan_id": state.cache.plans[key],
+                "source": ScreeningSource.import_.value,
+                "sender": sender,
+                "external_id": row.external_id,
+                "deleted_at": None,
+                "created_at": now,
+                "updated_at": now,
+                **{k: woman[k] for k in _PLACE},
+            }
+        )
     for record, new_id in zip(records, _insert(session, ScreeningRecord, records), strict=True):
         record["id"] = new_id
-    follow_ups = [{
-        "record_id": r["id"], "woman_id": r["woman_id"], "kind": r["kind"], "status": FollowUpStatus.pending_notice.value,
-        "notice_due_on": notice_due, "visit_count": 0, "created_at": now, "updated_at": now,
-        **{k: r[k] for k in _PLACE}} for r in records if r["result"] != ScreeningResult.normal]
+    follow_ups = [
+        {
+            "record_id": r["id"],
+            "woman_id": r["woman_id"],
+            "kind": r["kind"],
+            "status": FollowUpStatus.pending_notice.value,
+            "notice_due_on": notice_due,
+            "visit_count": 0,
+            "created_at": now,
+            "updated_at": now,
+            **{k: r[k] for k in _PLACE},
+        }
+        for r in records
+        if r["result"] != ScreeningResult.normal
+    ]
     for fu, new_id in zip(follow_ups, _insert(session, FollowUp, follow_ups), strict=True):
         fu["id"] = new_id
     by_id = {r["id"]: r for r in records}
     for fu in follow_ups:
-        record_event(session, "screening.abnormal", fu["branch_id"],
-                     service.abnormal_event_data(fu["id"], by_id[fu["record_id"]]))
+        record_event(
+            session,
+            "screening.abnormal",
+            fu["branch_id"],
+            service.abnormal_event_data(fu["id"], by_id[fu["record_id"]]),
+        )
     if records:
         _audit(session, principal, "screening_record", records, RECORD_AUDIT)
     if follow_ups:

@@ -109,7 +109,9 @@ def _reverse(dictionary: str) -> dict[str, str]:
     return mapping
 
 
-def read_rows(data: bytes, columns: list[tuple]) -> tuple[list[str], list[tuple[int, dict[str, Any], list[Any]]]]:
+def read_rows(
+    data: bytes, columns: list[tuple]
+) -> tuple[list[str], list[tuple[int, dict[str, Any], list[Any]]]]:
     """Rows of the first sheet keyed by our field names (headers matched by their Chinese text)."""
     from openpyxl import load_workbook
 
@@ -190,7 +192,8 @@ class _Branches:
             from sqlmodel import select
 
             self.by_code[code] = self.session.exec(
-                scoped(select(Branch.id).where(Branch.code == code), self.principal)).first()
+                scoped(select(Branch.id).where(Branch.code == code), self.principal)
+            ).first()
         if self.by_code[code] is None:
             raise ValueError(f"组织代码「{code}」不存在或不在您的管辖范围内")
         return self.by_code[code]
@@ -209,8 +212,9 @@ def _failed_columns(header: list[str]) -> list[Column]:
     return cols + [Column(f"c{i}", h or f"第{i + 1}列") for i, h in enumerate(header)]
 
 
-def _run(db: Database, job: Job, principal: Principal, columns: list[tuple], convert, bulk_chunk,
-         one_row) -> JobOutcome:
+def _run(
+    db: Database, job: Job, principal: Principal, columns: list[tuple], convert, bulk_chunk, one_row
+) -> JobOutcome:
     import json
 
     from backend.jobs.service import seal, unseal
@@ -225,7 +229,7 @@ def _run(db: Database, job: Job, principal: Principal, columns: list[tuple], con
     default_branch = (job.options or {}).get("branch_id") or principal.branch_id
     state = bulk.ImportState()
     for start in range(done, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
+        chunk = rows[start : start + CHUNK]
         values_of = {n: values for n, _, values in chunk}
         with db.session(write=True) as session:
             session.info["principal"] = principal
@@ -246,31 +250,56 @@ def _run(db: Database, job: Job, principal: Principal, columns: list[tuple], con
             for n, outcome, error in outcomes:
                 counts[outcome] = counts.get(outcome, 0) + 1
                 if outcome == "error":
-                    failed.append({"row": n, "reason": _in_sheet_words(error or "", columns),
-                                   **{f"c{i}": v for i, v in enumerate(values_of[n])}})
+                    failed.append(
+                        {
+                            "row": n,
+                            "reason": _in_sheet_words(error or "", columns),
+                            **{f"c{i}": v for i, v in enumerate(values_of[n])},
+                        }
+                    )
             done += len(chunk)
-            report_progress(session, job.id, done=done, failed=len(failed), total=len(rows), attempt=job.attempts,
-                            result={"counts_so_far": counts},
-                            failed_so_far=seal(json.dumps(failed, ensure_ascii=False, default=str).encode())
-                            if failed else None)
+            report_progress(
+                session,
+                job.id,
+                done=done,
+                failed=len(failed),
+                total=len(rows),
+                attempt=job.attempts,
+                result={"counts_so_far": counts},
+                failed_so_far=seal(json.dumps(failed, ensure_ascii=False, default=str).encode())
+                if failed
+                else None,
+            )
     failed.sort(key=lambda r: r["row"])
-    return JobOutcome(result={"rows": len(rows), **counts}, failed_rows=failed, failed_columns=_failed_columns(header))
+    return JobOutcome(
+        result={"rows": len(rows), **counts}, failed_rows=failed, failed_columns=_failed_columns(header)
+    )
 
 
 def _woman_row(raw: dict[str, Any], branches: _Branches) -> dict[str, Any]:
-    return {"name": _text(raw.get("name")), "id_number": _text(raw.get("id_number")),
-            "phone": _text(raw.get("phone")), "branch_id": branches.id_for(_text(raw.get("branch_code")))}
+    return {
+        "name": _text(raw.get("name")),
+        "id_number": _text(raw.get("id_number")),
+        "phone": _text(raw.get("phone")),
+        "branch_id": branches.id_for(_text(raw.get("branch_code"))),
+    }
 
 
 def _result_row(raw: dict[str, Any], branches: _Branches) -> dict[str, Any]:
     return {
-        "external_id": _text(raw.get("external_id")), "name": _text(raw.get("name")),
-        "id_number": _text(raw.get("id_number")), "phone": _text(raw.get("phone")),
+        "external_id": _text(raw.get("external_id")),
+        "name": _text(raw.get("name")),
+        "id_number": _text(raw.get("id_number")),
+        "phone": _text(raw.get("phone")),
         "branch_id": branches.id_for(_text(raw.get("branch_code"))),
-        "kind": _coded(raw.get("kind"), "screening_kind"), "screened_on": _day(raw.get("screened_on")),
-        "institution": _text(raw.get("institution")), "method": _coded(raw.get("method"), "screening_method"),
-        "result": _coded(raw.get("result"), "screening_result"), "tbs": _coded(raw.get("tbs"), "tbs"),
-        "birads": _text(raw.get("birads")), "consent": _consent(raw.get("consent")),
+        "kind": _coded(raw.get("kind"), "screening_kind"),
+        "screened_on": _day(raw.get("screened_on")),
+        "institution": _text(raw.get("institution")),
+        "method": _coded(raw.get("method"), "screening_method"),
+        "result": _coded(raw.get("result"), "screening_result"),
+        "tbs": _coded(raw.get("tbs"), "tbs"),
+        "birads": _text(raw.get("birads")),
+        "consent": _consent(raw.get("consent")),
     }
 
 
@@ -290,8 +319,15 @@ def _one_woman(session, principal, row: dict[str, Any], state) -> tuple[str, str
 
 
 def _one_result(session, principal, row: dict[str, Any], state) -> tuple[str, str | None]:
-    item = service.apply_row(session, principal, row, sender=_sender(principal), source=ScreeningSource.import_,
-                             cache=state.cache, row_model=ImportRow)
+    item = service.apply_row(
+        session,
+        principal,
+        row,
+        sender=_sender(principal),
+        source=ScreeningSource.import_,
+        cache=state.cache,
+        row_model=ImportRow,
+    )
     return item["outcome"], item.get("error")
 
 
@@ -305,8 +341,9 @@ def _women_chunk(session, principal, prepared, default_branch, state):
 
 
 def _results_chunk(session, principal, prepared, default_branch, state):
-    return bulk.import_results_chunk(session, principal, prepared, sender=_sender(principal), state=state,
-                                     row_model=ImportRow)
+    return bulk.import_results_chunk(
+        session, principal, prepared, sender=_sender(principal), state=state, row_model=ImportRow
+    )
 
 
 @job_handler(WOMEN_JOB)

@@ -32,7 +32,11 @@ class ScreeningMethod(StrEnum):
 
 METHODS_BY_KIND = {
     ScreeningKind.cervical: (ScreeningMethod.cytology, ScreeningMethod.hpv, ScreeningMethod.via_vili),
-    ScreeningKind.breast: (ScreeningMethod.clinical_exam, ScreeningMethod.ultrasound, ScreeningMethod.mammography),
+    ScreeningKind.breast: (
+        ScreeningMethod.clinical_exam,
+        ScreeningMethod.ultrasound,
+        ScreeningMethod.mammography,
+    ),
 }
 
 
@@ -68,8 +72,13 @@ class FollowUpStatus(StrEnum):
     lost = "lost"
 
 
-OPEN_FOLLOW_UP = (FollowUpStatus.pending_notice, FollowUpStatus.notified, FollowUpStatus.rechecked,
-                  FollowUpStatus.diagnosed, FollowUpStatus.treated)
+OPEN_FOLLOW_UP = (
+    FollowUpStatus.pending_notice,
+    FollowUpStatus.notified,
+    FollowUpStatus.rechecked,
+    FollowUpStatus.diagnosed,
+    FollowUpStatus.treated,
+)
 
 
 class Diagnosis(StrEnum):
@@ -100,7 +109,10 @@ class Woman(BranchScoped, Timestamped, table=True):
     __table_args__ = (*scope_indexes("woman", soft_delete=True),)
     __audit_exclude__ = ("id_number_enc", "id_number_hash", "phone_enc", "phone_hash")
     # Encrypted column -> (its blind index column, the index's purpose): re-keyed by `halfsky rotate-pii-key`.
-    __encrypted_fields__ = {"id_number_enc": ("id_number_hash", "id_number"), "phone_enc": ("phone_hash", "phone")}
+    __encrypted_fields__ = {
+        "id_number_enc": ("id_number_hash", "id_number"),
+        "phone_enc": ("phone_hash", "phone"),
+    }
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=50)
@@ -122,7 +134,10 @@ class ScreeningPlan(BranchScoped, Timestamped, table=True):
 
     __label__ = "筛查计划"
     __tablename__ = "screening_plan"
-    __table_args__ = (*scope_indexes("screening_plan", soft_delete=True), sa.Index("ix_screening_plan_year_branch", "year", "branch_id"))
+    __table_args__ = (
+        *scope_indexes("screening_plan", soft_delete=True),
+        sa.Index("ix_screening_plan_year_branch", "year", "branch_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     year: int
@@ -165,8 +180,11 @@ class FollowUp(BranchScoped, Timestamped, table=True):
 
     __label__ = "随访"
     __tablename__ = "follow_up"
-    __table_args__ = (*scope_indexes("follow_up"), sa.Index("ix_follow_up_status_notice_due", "status", "notice_due_on"),
-                      sa.Index("ix_follow_up_status_recheck_due", "status", "recheck_due_on"))
+    __table_args__ = (
+        *scope_indexes("follow_up"),
+        sa.Index("ix_follow_up_status_notice_due", "status", "notice_due_on"),
+        sa.Index("ix_follow_up_status_recheck_due", "status", "recheck_due_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     record_id: int = Field(foreign_key="screening_record.id", unique=True)

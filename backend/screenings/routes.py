@@ -84,7 +84,12 @@ WomenRead, WomenWrite = perm("women:read"), perm("women:write")
 ScreeningsRead, ScreeningsWrite = perm("screenings:read"), perm("screenings:write")
 ScreeningsBatch, ScreeningsStats = perm("screenings:batch"), perm("screenings:stats")
 FollowUpsRead, FollowUpsWrite = perm("followups:read"), perm("followups:write")
-AidRead, AidWrite, AidVerify, AidApprove = perm("aid:read"), perm("aid:write"), perm("aid:verify"), perm("aid:approve")
+AidRead, AidWrite, AidVerify, AidApprove = (
+    perm("aid:read"),
+    perm("aid:write"),
+    perm("aid:verify"),
+    perm("aid:approve"),
+)
 PiiRead = perm("pii:read")
 Under = Annotated[int | None, Query(description="只看某组织及其全部下级")]
 
@@ -101,10 +106,9 @@ def _branch_or_own(session, principal: Principal, branch_id: int | None) -> Bran
     return get_scoped(session, Branch, branch_id if branch_id is not None else principal.branch_id, principal)
 
 
-
-
-def _start_import(response: Response, session, principal: Principal, file: UploadFile, kind: str,
-                  branch_id: int | None) -> JobPublic:
+def _start_import(
+    response: Response, session, principal: Principal, file: UploadFile, kind: str, branch_id: int | None
+) -> JobPublic:
     data = file.file.read(imports.MAX_UPLOAD_BYTES + 1)
     imports.check_upload(data, file.filename)
     imports.check_header(data, "women" if kind == imports.WOMEN_JOB else "results")
@@ -119,15 +123,27 @@ def _start_import(response: Response, session, principal: Principal, file: Uploa
 
 # ---- women
 
-WOMAN_COLUMNS = [Column("name", "姓名"), Column("id_number", "身份证号(脱敏)"), Column("phone", "联系电话(脱敏)"),
-                 Column("birth_date", "出生日期"), Column("age", "年龄"),
-                 Column("hardship_status", "困难类型", "hardship_status"), Column("hardship_verified_by", "核实人")]
+WOMAN_COLUMNS = [
+    Column("name", "姓名"),
+    Column("id_number", "身份证号(脱敏)"),
+    Column("phone", "联系电话(脱敏)"),
+    Column("birth_date", "出生日期"),
+    Column("age", "年龄"),
+    Column("hardship_status", "困难类型", "hardship_status"),
+    Column("hardship_verified_by", "核实人"),
+]
 
 
 @women_router.get("", response_model=WomanList, responses=LIST_RESPONSES)
-def list_women(session: SessionDep, principal: WomenRead, page: PageDep, under: Under = None,
-               hardship_status: HardshipStatus | None = None,
-               born_from: date | None = None, born_to: date | None = None):
+def list_women(
+    session: SessionDep,
+    principal: WomenRead,
+    page: PageDep,
+    under: Under = None,
+    hardship_status: HardshipStatus | None = None,
+    born_from: date | None = None,
+    born_to: date | None = None,
+):
     stmt = within(session, principal, scoped(select(Woman), principal), Woman, under)
     if hardship_status:
         stmt = stmt.where(Woman.hardship_status == hardship_status)
@@ -135,9 +151,20 @@ def list_women(session: SessionDep, principal: WomenRead, page: PageDep, under: 
         stmt = stmt.where(Woman.birth_date >= born_from)
     if born_to:
         stmt = stmt.where(Woman.birth_date <= born_to)
-    return page.respond(session, stmt, woman_public, search=[Woman.name], columns=WOMAN_COLUMNS, filename="women",
-                        sortable={"created_at": Woman.created_at, "name": Woman.name,
-                                  "birth_date": Woman.birth_date, "id": Woman.id})
+    return page.respond(
+        session,
+        stmt,
+        woman_public,
+        search=[Woman.name],
+        columns=WOMAN_COLUMNS,
+        filename="women",
+        sortable={
+            "created_at": Woman.created_at,
+            "name": Woman.name,
+            "birth_date": Woman.birth_date,
+            "id": Woman.id,
+        },
+    )
 
 
 @women_router.post("", response_model=WomanPublic, status_code=201)
@@ -152,7 +179,9 @@ class IdNumberLookup(IdNumberMixin):
 
 @women_router.post("/lookup", response_model=WomanPublic)
 def lookup_woman(session: SessionDep, principal: WomenRead, body: IdNumberLookup):
-    stmt = scoped(select(Woman).where(Woman.id_number_hash.in_(service.id_number_hashes(body.id_number))), principal)
+    stmt = scoped(
+        select(Woman).where(Woman.id_number_hash.in_(service.id_number_hashes(body.id_number))), principal
+    )
     woman = session.exec(stmt).first()
     if woman is None:
         from backend.core.errors import NotFound
@@ -168,9 +197,13 @@ def women_import_template(principal: WomenWrite):
 
 
 @women_router.post("/imports", response_model=JobPublic, status_code=202)
-def import_women(response: Response, session: SessionDep, principal: WomenWrite,
-                 file: Annotated[UploadFile, File(description="按模板填写的 .xlsx")],
-                 branch_id: Annotated[int | None, Form(description="未填组织代码的行登记到这里")] = None):
+def import_women(
+    response: Response,
+    session: SessionDep,
+    principal: WomenWrite,
+    file: Annotated[UploadFile, File(description="按模板填写的 .xlsx")],
+    branch_id: Annotated[int | None, Form(description="未填组织代码的行登记到这里")] = None,
+):
     """Upload a village list; it is imported as a job (poll `GET /jobs/{id}`)."""
     return _start_import(response, session, principal, file, imports.WOMEN_JOB, branch_id)
 
@@ -190,8 +223,12 @@ def reveal_woman(session: SessionDep, principal: PiiRead, woman_id: int):
         raise Forbidden("当前角色没有「women:read」权限")
     woman = get_scoped(session, Woman, woman_id, principal)
     audit.record_reveal(session, principal, woman, ["id_number", "phone"])
-    return WomanPii(id=woman.id, name=woman.name, id_number=decrypt_field(woman.id_number_enc),
-                    phone=decrypt_field(woman.phone_enc) if woman.phone_enc else None)
+    return WomanPii(
+        id=woman.id,
+        name=woman.name,
+        id_number=decrypt_field(woman.id_number_enc),
+        phone=decrypt_field(woman.phone_enc) if woman.phone_enc else None,
+    )
 
 
 @women_router.patch("/{woman_id}", response_model=WomanPublic)
@@ -207,17 +244,33 @@ def delete_woman(session: SessionDep, principal: WomenWrite, woman_id: int):
 
 # ---- plans
 
+
 @plans_router.get("", response_model=PlanList, responses=LIST_RESPONSES)
-def list_plans(session: SessionDep, principal: ScreeningsRead, page: PageDep, under: Under = None,
-               year: Annotated[int | None, Query(ge=2000, le=2100)] = None):
+def list_plans(
+    session: SessionDep,
+    principal: ScreeningsRead,
+    page: PageDep,
+    under: Under = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+):
     stmt = within(session, principal, scoped(select(ScreeningPlan), principal), ScreeningPlan, under)
     if year:
         stmt = stmt.where(ScreeningPlan.year == year)
-    return page.respond(session, stmt, PlanPublic, search=[ScreeningPlan.name], filename="screening-plans",
-                        sortable={"created_at": ScreeningPlan.created_at, "year": ScreeningPlan.year,
-                                  "id": ScreeningPlan.id},
-                        columns=[Column("year", "年度"), Column("name", "名称"), Column("branch_id", "组织"),
-                                 Column("target_count", "计划人数"), Column("budget", "预算(元)")])
+    return page.respond(
+        session,
+        stmt,
+        PlanPublic,
+        search=[ScreeningPlan.name],
+        filename="screening-plans",
+        sortable={"created_at": ScreeningPlan.created_at, "year": ScreeningPlan.year, "id": ScreeningPlan.id},
+        columns=[
+            Column("year", "年度"),
+            Column("name", "名称"),
+            Column("branch_id", "组织"),
+            Column("target_count", "计划人数"),
+            Column("budget", "预算(元)"),
+        ],
+    )
 
 
 @plans_router.post("", response_model=PlanPublic, status_code=201)
@@ -244,11 +297,19 @@ def delete_plan(session: SessionDep, principal: ScreeningsWrite, plan_id: int):
 
 # ---- records
 
-RECORD_COLUMNS = [Column("woman_id", "妇女编号"), Column("kind", "筛查类型", "screening_kind"),
-                  Column("screened_on", "筛查日期"), Column("institution", "筛查机构"),
-                  Column("method", "检查方法", "screening_method"), Column("result", "结果", "screening_result"),
-                  Column("tbs", "TBS 分级"), Column("birads", "BI-RADS"), Column("consent", "知情同意"),
-                  Column("source", "来源", "screening_source"), Column("external_id", "外部编号")]
+RECORD_COLUMNS = [
+    Column("woman_id", "妇女编号"),
+    Column("kind", "筛查类型", "screening_kind"),
+    Column("screened_on", "筛查日期"),
+    Column("institution", "筛查机构"),
+    Column("method", "检查方法", "screening_method"),
+    Column("result", "结果", "screening_result"),
+    Column("tbs", "TBS 分级"),
+    Column("birads", "BI-RADS"),
+    Column("consent", "知情同意"),
+    Column("source", "来源", "screening_source"),
+    Column("external_id", "外部编号"),
+]
 
 
 def _record_public(row, principal: Principal) -> RecordPublic:
@@ -267,13 +328,26 @@ def _with_follow_up(stmt):
 
 
 @records_router.get("", response_model=RecordList, responses=LIST_RESPONSES)
-def list_records(session: SessionDep, principal: ScreeningsRead, page: PageDep, under: Under = None,
-                 kind: ScreeningKind | None = None, result: list[ScreeningResult] | None = Query(default=None),
-                 source: ScreeningSource | None = None, woman_id: int | None = None, plan_id: int | None = None,
-                 screened_from: date | None = None, screened_to: date | None = None):
+def list_records(
+    session: SessionDep,
+    principal: ScreeningsRead,
+    page: PageDep,
+    under: Under = None,
+    kind: ScreeningKind | None = None,
+    result: list[ScreeningResult] | None = Query(default=None),
+    source: ScreeningSource | None = None,
+    woman_id: int | None = None,
+    plan_id: int | None = None,
+    screened_from: date | None = None,
+    screened_to: date | None = None,
+):
     stmt = within(session, principal, scoped(select(ScreeningRecord), principal), ScreeningRecord, under)
-    for col, value in ((ScreeningRecord.kind, kind), (ScreeningRecord.source, source),
-                       (ScreeningRecord.woman_id, woman_id), (ScreeningRecord.plan_id, plan_id)):
+    for col, value in (
+        (ScreeningRecord.kind, kind),
+        (ScreeningRecord.source, source),
+        (ScreeningRecord.woman_id, woman_id),
+        (ScreeningRecord.plan_id, plan_id),
+    ):
         if value is not None:
             stmt = stmt.where(col == value)
     if result:
@@ -282,11 +356,20 @@ def list_records(session: SessionDep, principal: ScreeningsRead, page: PageDep, 
         stmt = stmt.where(ScreeningRecord.screened_on >= screened_from)
     if screened_to:
         stmt = stmt.where(ScreeningRecord.screened_on <= screened_to)
-    return page.respond(session, _with_follow_up(stmt), lambda row: _record_public(row, principal), scalars=False,
-                        columns=RECORD_COLUMNS,
-                        filename="screenings", search=[ScreeningRecord.institution, ScreeningRecord.external_id],
-                        sortable={"created_at": ScreeningRecord.created_at, "screened_on": ScreeningRecord.screened_on,
-                                  "id": ScreeningRecord.id})
+    return page.respond(
+        session,
+        _with_follow_up(stmt),
+        lambda row: _record_public(row, principal),
+        scalars=False,
+        columns=RECORD_COLUMNS,
+        filename="screenings",
+        search=[ScreeningRecord.institution, ScreeningRecord.external_id],
+        sortable={
+            "created_at": ScreeningRecord.created_at,
+            "screened_on": ScreeningRecord.screened_on,
+            "id": ScreeningRecord.id,
+        },
+    )
 
 
 @records_router.post("", response_model=RecordPublic, status_code=201)
@@ -297,7 +380,9 @@ def create_record(session: SessionDep, principal: ScreeningsWrite, body: RecordC
 
 def _one_record(session, principal, record_id: int) -> RecordPublic:
     get_scoped(session, ScreeningRecord, record_id, principal)
-    row = session.execute(_with_follow_up(select(ScreeningRecord).where(ScreeningRecord.id == record_id))).first()
+    row = session.execute(
+        _with_follow_up(select(ScreeningRecord).where(ScreeningRecord.id == record_id))
+    ).first()
     return _record_public(row, principal)
 
 
@@ -308,8 +393,12 @@ def batch(session: SessionDep, principal: ScreeningsBatch, body: BatchIn):
 
 
 @records_router.get("/stats", response_model=ScreeningStats)
-def screening_stats(session: SessionDep, principal: ScreeningsStats, under: Under = None,
-                    year: Annotated[int | None, Query(ge=2000, le=2100, description="默认今年")] = None):
+def screening_stats(
+    session: SessionDep,
+    principal: ScreeningsStats,
+    under: Under = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="默认今年")] = None,
+):
     """Figures for a subtree and a year, counted from the rows."""
     root = _branch_or_own(session, principal, under)
     return service.stats(session, root, year or today_in_china().year)
@@ -322,9 +411,13 @@ def results_import_template(principal: ScreeningsWrite):
 
 
 @records_router.post("/imports", response_model=JobPublic, status_code=202)
-def import_results(response: Response, session: SessionDep, principal: ScreeningsWrite,
-                   file: Annotated[UploadFile, File(description="按模板填写的 .xlsx")],
-                   branch_id: Annotated[int | None, Form(description="新登记妇女未填组织代码时的组织")] = None):
+def import_results(
+    response: Response,
+    session: SessionDep,
+    principal: ScreeningsWrite,
+    file: Annotated[UploadFile, File(description="按模板填写的 .xlsx")],
+    branch_id: Annotated[int | None, Form(description="新登记妇女未填组织代码时的组织")] = None,
+):
     """Upload hospital results; imported as a job (poll `GET /jobs/{id}`, then download the failed rows)."""
     return _start_import(response, session, principal, file, imports.RESULTS_JOB, branch_id)
 
@@ -348,25 +441,43 @@ def delete_record(session: SessionDep, principal: ScreeningsWrite, record_id: in
 
 # ---- follow-ups
 
+
 def follow_up_public(fu: FollowUp) -> FollowUpPublic:
     data = FollowUpPublic.model_validate(fu, from_attributes=True)
-    data.overdue, data.due_on, data.allowed_actions = service.is_overdue(fu), service.due_on(fu), \
-        service.allowed_actions(fu)
+    data.overdue, data.due_on, data.allowed_actions = (
+        service.is_overdue(fu),
+        service.due_on(fu),
+        service.allowed_actions(fu),
+    )
     return data
 
 
-FOLLOW_UP_COLUMNS = [Column("woman_id", "妇女编号"), Column("kind", "筛查类型", "screening_kind"),
-                     Column("status", "状态", "follow_up_status"), Column("due_on", "当前期限"),
-                     Column("overdue", "已逾期"), Column("notified_by", "告知人"),
-                     Column("notice_method", "告知方式", "notice_method"), Column("diagnosis", "诊断", "diagnosis"),
-                     Column("lost_reason", "失访原因"), Column("visit_count", "走访次数")]
+FOLLOW_UP_COLUMNS = [
+    Column("woman_id", "妇女编号"),
+    Column("kind", "筛查类型", "screening_kind"),
+    Column("status", "状态", "follow_up_status"),
+    Column("due_on", "当前期限"),
+    Column("overdue", "已逾期"),
+    Column("notified_by", "告知人"),
+    Column("notice_method", "告知方式", "notice_method"),
+    Column("diagnosis", "诊断", "diagnosis"),
+    Column("lost_reason", "失访原因"),
+    Column("visit_count", "走访次数"),
+]
 
 
 @follow_ups_router.get("", response_model=FollowUpList, responses=LIST_RESPONSES)
-def list_follow_ups(session: SessionDep, principal: FollowUpsRead, page: PageDep, under: Under = None,
-                    status: list[FollowUpStatus] | None = Query(default=None), kind: ScreeningKind | None = None,
-                    overdue: Annotated[bool | None, Query(description="只看已过期限未完成当前步骤的")] = None,
-                    diagnosis: Diagnosis | None = None, woman_id: int | None = None):
+def list_follow_ups(
+    session: SessionDep,
+    principal: FollowUpsRead,
+    page: PageDep,
+    under: Under = None,
+    status: list[FollowUpStatus] | None = Query(default=None),
+    kind: ScreeningKind | None = None,
+    overdue: Annotated[bool | None, Query(description="只看已过期限未完成当前步骤的")] = None,
+    diagnosis: Diagnosis | None = None,
+    woman_id: int | None = None,
+):
     stmt = within(session, principal, scoped(select(FollowUp), principal), FollowUp, under)
     if status:
         stmt = stmt.where(FollowUp.status.in_([s.value for s in status]))
@@ -379,16 +490,30 @@ def list_follow_ups(session: SessionDep, principal: FollowUpsRead, page: PageDep
     if overdue is not None:
         condition = service.overdue_condition(today_in_china())
         stmt = stmt.where(condition if overdue else ~condition)
-    return page.respond(session, stmt, follow_up_public, columns=FOLLOW_UP_COLUMNS, filename="follow-ups",
-                        sortable={"created_at": FollowUp.created_at, "notice_due_on": FollowUp.notice_due_on,
-                                  "recheck_due_on": FollowUp.recheck_due_on, "id": FollowUp.id})
+    return page.respond(
+        session,
+        stmt,
+        follow_up_public,
+        columns=FOLLOW_UP_COLUMNS,
+        filename="follow-ups",
+        sortable={
+            "created_at": FollowUp.created_at,
+            "notice_due_on": FollowUp.notice_due_on,
+            "recheck_due_on": FollowUp.recheck_due_on,
+            "id": FollowUp.id,
+        },
+    )
 
 
 def _detail(session, fu: FollowUp) -> FollowUpDetail:
-    events = session.exec(select(FollowUpEvent).where(FollowUpEvent.follow_up_id == fu.id)
-                          .order_by(FollowUpEvent.at, FollowUpEvent.id)).all()
-    return FollowUpDetail(**follow_up_public(fu).model_dump(),
-                          events=[FollowUpEventPublic.model_validate(e) for e in events])
+    events = session.exec(
+        select(FollowUpEvent)
+        .where(FollowUpEvent.follow_up_id == fu.id)
+        .order_by(FollowUpEvent.at, FollowUpEvent.id)
+    ).all()
+    return FollowUpDetail(
+        **follow_up_public(fu).model_dump(), events=[FollowUpEventPublic.model_validate(e) for e in events]
+    )
 
 
 @follow_ups_router.get("/{follow_up_id}", response_model=FollowUpDetail)
@@ -441,23 +566,44 @@ def visit(session: SessionDep, principal: FollowUpsWrite, follow_up_id: int, bod
 
 # ---- aid
 
-AID_COLUMNS = [Column("woman_id", "妇女编号"), Column("amount", "金额(元)"), Column("status", "状态", "aid_status"),
-               Column("verified_hardship", "民政核实", "hardship_status"), Column("verified_by", "核实人"),
-               Column("paid_at", "发放时间"), Column("rejected_reason", "驳回原因")]
+AID_COLUMNS = [
+    Column("woman_id", "妇女编号"),
+    Column("amount", "金额(元)"),
+    Column("status", "状态", "aid_status"),
+    Column("verified_hardship", "民政核实", "hardship_status"),
+    Column("verified_by", "核实人"),
+    Column("paid_at", "发放时间"),
+    Column("rejected_reason", "驳回原因"),
+]
 
 
 @aid_router.get("", response_model=AidList, responses=LIST_RESPONSES)
-def list_aid(session: SessionDep, principal: AidRead, page: PageDep, under: Under = None,
-             status: list[AidStatus] | None = Query(default=None), woman_id: int | None = None):
+def list_aid(
+    session: SessionDep,
+    principal: AidRead,
+    page: PageDep,
+    under: Under = None,
+    status: list[AidStatus] | None = Query(default=None),
+    woman_id: int | None = None,
+):
     """Civil affairs lists what awaits its verification with `status=submitted`."""
     stmt = within(session, principal, scoped(select(AidApplication), principal), AidApplication, under)
     if status:
         stmt = stmt.where(AidApplication.status.in_([s.value for s in status]))
     if woman_id is not None:
         stmt = stmt.where(AidApplication.woman_id == woman_id)
-    return page.respond(session, stmt, AidPublic, columns=AID_COLUMNS, filename="aid-applications",
-                        sortable={"created_at": AidApplication.created_at, "amount": AidApplication.amount,
-                                  "id": AidApplication.id})
+    return page.respond(
+        session,
+        stmt,
+        AidPublic,
+        columns=AID_COLUMNS,
+        filename="aid-applications",
+        sortable={
+            "created_at": AidApplication.created_at,
+            "amount": AidApplication.amount,
+            "id": AidApplication.id,
+        },
+    )
 
 
 @aid_router.post("", response_model=AidPublic, status_code=201)

@@ -44,6 +44,7 @@ class IdNumberMixin(RequestModel):
 
 # ---- women
 
+
 class WomanCreate(IdNumberMixin):
     name: Name
     phone: Phone | None = None
@@ -86,14 +87,23 @@ class WomanPii(BaseModel):
 
 def woman_public(w: Any) -> WomanPublic:
     return WomanPublic(
-        id=w.id, name=w.name, id_number=w.id_number_masked, phone=w.phone_masked, birth_date=w.birth_date,
-        age=age_on(w.birth_date, today_in_china()), branch_id=w.branch_id, hardship_status=w.hardship_status,
-        hardship_verified_by=w.hardship_verified_by, hardship_verified_at=w.hardship_verified_at,
-        created_at=w.created_at, updated_at=w.updated_at,
+        id=w.id,
+        name=w.name,
+        id_number=w.id_number_masked,
+        phone=w.phone_masked,
+        birth_date=w.birth_date,
+        age=age_on(w.birth_date, today_in_china()),
+        branch_id=w.branch_id,
+        hardship_status=w.hardship_status,
+        hardship_verified_by=w.hardship_verified_by,
+        hardship_verified_at=w.hardship_verified_at,
+        created_at=w.created_at,
+        updated_at=w.updated_at,
     )
 
 
 # ---- plans
+
 
 class PlanCreate(RequestModel):
     year: int = Field(ge=2000, le=2100)
@@ -127,6 +137,7 @@ class PlanList(Page[PlanPublic]):
 
 
 # ---- records
+
 
 class RecordFields(RequestModel):
     kind: ScreeningKind
@@ -195,9 +206,11 @@ class BatchRow(RecordFields, IdNumberMixin):
 
 class BatchIn(RequestModel):
     rows: list[dict[str, Any]] = Field(
-        min_length=1, max_length=1000,
+        min_length=1,
+        max_length=1000,
         description="最多 1000 行;每行字段见 BatchRow:external_id, id_number, name, phone, branch_id, kind, "
-                    "screened_on, institution, method, result, tbs, birads, consent")
+        "screened_on, institution, method, result, tbs, birads, consent",
+    )
 
 
 class BatchItem(BaseModel):
@@ -218,6 +231,7 @@ class BatchOut(BaseModel):
 
 
 # ---- follow-ups
+
 
 class FollowUpEventPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -315,15 +329,20 @@ class VisitBody(RequestModel):
 
 # ---- aid
 
+
 class AidCreate(RequestModel):
     follow_up_id: int
     amount: Decimal = Field(gt=0, le=Decimal("1000000"), decimal_places=2)
-    documents: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=20)
+    documents: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=20
+    )
     note: Note | None = None
 
 
 class AidVerifyBody(RequestModel):
-    hardship_status: HardshipStatus = Field(description="民政核实的困难类型:dibao 低保,tekun 特困,none 都不是")
+    hardship_status: HardshipStatus = Field(
+        description="民政核实的困难类型:dibao 低保,tekun 特困,none 都不是"
+    )
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -374,6 +393,7 @@ class AidList(Page[AidPublic]):
 
 
 # ---- figures
+
 
 class KindFigures(BaseModel):
     records: int

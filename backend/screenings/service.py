@@ -83,15 +83,23 @@ def place_like(target: Any, source: Any) -> None:
 
 # ---- women
 
-def pii_columns(id_number: str | None = None, phone: str | None = None, *, with_id: bool = True) -> dict[str, Any]:
+
+def pii_columns(
+    id_number: str | None = None, phone: str | None = None, *, with_id: bool = True
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if with_id and id_number is not None:
-        values.update(id_number_enc=encrypt_field(id_number), id_number_hash=blind_index(id_number, "id_number"),
-                      id_number_masked=mask_id_number(id_number))
+        values.update(
+            id_number_enc=encrypt_field(id_number),
+            id_number_hash=blind_index(id_number, "id_number"),
+            id_number_masked=mask_id_number(id_number),
+        )
     phone = (phone or "").strip() or None
-    values.update(phone_enc=encrypt_field(phone) if phone else None,
-                  phone_hash=blind_index(phone, "phone") if phone else None,
-                  phone_masked=mask_phone(phone) if phone else None)
+    values.update(
+        phone_enc=encrypt_field(phone) if phone else None,
+        phone_hash=blind_index(phone, "phone") if phone else None,
+        phone_masked=mask_phone(phone) if phone else None,
+    )
     return values
 
 
@@ -108,17 +116,26 @@ def _duplicate(session: Session, principal: Principal, existing_id: int) -> Conf
     visible = session.exec(scoped(select(Woman.id).where(Woman.id == existing_id), principal)).first()
     extra = {"woman_id": existing_id} if visible else {}
     where = "" if visible else "(登记在其他单位,请联系上级妇联核对)"
-    return Conflict(f"该身份证号已登记{where}",
-                    errors=[{"field": "id_number", "loc": ["id_number"], "message": "该身份证号已登记"}], **extra)
+    return Conflict(
+        f"该身份证号已登记{where}",
+        errors=[{"field": "id_number", "loc": ["id_number"], "message": "该身份证号已登记"}],
+        **extra,
+    )
 
 
 def register_woman(session: Session, principal: Principal, data: WomanCreate, branch: Branch) -> Woman:
     id_number, born = parse_id_number(data.id_number)
-    existing = session.exec(select(Woman.id).where(Woman.id_number_hash.in_(id_number_hashes(id_number)))).first()
+    existing = session.exec(
+        select(Woman.id).where(Woman.id_number_hash.in_(id_number_hashes(id_number)))
+    ).first()
     if existing is not None:
         raise _duplicate(session, principal, existing)
-    woman = Woman(name=data.name.strip(), birth_date=born, hardship_status=data.hardship_status,
-                  **pii_columns(id_number, data.phone))
+    woman = Woman(
+        name=data.name.strip(),
+        birth_date=born,
+        hardship_status=data.hardship_status,
+        **pii_columns(id_number, data.phone),
+    )
     if data.hardship_status != HardshipStatus.none:
         woman.hardship_verified_by, woman.hardship_verified_at = principal.name, utcnow()
     woman.place_in(branch)
@@ -166,8 +183,11 @@ def move_woman(session: Session, woman: Woman, branch: Branch) -> None:
 
 
 def soft_delete_woman(session: Session, woman: Woman) -> None:
-    has_records = session.exec(select(ScreeningRecord.id).where(ScreeningRecord.woman_id == woman.id,
-                                                                ScreeningRecord.deleted_at.is_(None))).first()
+    has_records = session.exec(
+        select(ScreeningRecord.id).where(
+            ScreeningRecord.woman_id == woman.id, ScreeningRecord.deleted_at.is_(None)
+        )
+    ).first()
     if has_records is not None:
         raise Conflict("她已有筛查记录,不能删除;如登记有误请修改")
     woman.deleted_at = utcnow()
@@ -176,10 +196,15 @@ def soft_delete_woman(session: Session, woman: Woman) -> None:
 
 # ---- plans
 
+
 def create_plan(session: Session, principal: Principal, data: PlanCreate, branch: Branch) -> ScreeningPlan:
-    clash = session.exec(select(ScreeningPlan.id).where(ScreeningPlan.branch_id == branch.id,
-                                                        ScreeningPlan.year == data.year,
-                                                        ScreeningPlan.deleted_at.is_(None))).first()
+    clash = session.exec(
+        select(ScreeningPlan.id).where(
+            ScreeningPlan.branch_id == branch.id,
+            ScreeningPlan.year == data.year,
+            ScreeningPlan.deleted_at.is_(None),
+        )
+    ).first()
     if clash is not None:
         raise Conflict(f"{branch.name} {data.year} 年的筛查计划已存在", plan_id=clash)
     plan = ScreeningPlan(**data.model_dump(exclude={"branch_id"}))
@@ -205,7 +230,10 @@ def find_plan(session: Session, woman: Any, year: int) -> int | None:
     ancestors = [getattr(woman, a) for a in ANCESTOR_COLUMNS if getattr(woman, a) is not None]
     rows = session.execute(
         sa.select(ScreeningPlan.id, ScreeningPlan.branch_id).where(
-            ScreeningPlan.year == year, ScreeningPlan.branch_id.in_(ancestors), ScreeningPlan.deleted_at.is_(None))
+            ScreeningPlan.year == year,
+            ScreeningPlan.branch_id.in_(ancestors),
+            ScreeningPlan.deleted_at.is_(None),
+        )
     ).all()
     if not rows:
         return None
@@ -219,12 +247,23 @@ def find_plan(session: Session, woman: Any, year: int) -> int | None:
 CERVICAL_NOT_NORMAL = {Tbs.LSIL, Tbs.HSIL, Tbs.ASC_H, Tbs.SCC, Tbs.AGC}
 BREAST_NOT_NORMAL = {4, 5, 6}
 IMAGING = {ScreeningMethod.ultrasound, ScreeningMethod.mammography}
-TBS_LABEL = {"ASC-H": "ASC-H(不除外高级别病变)", "HSIL": "HSIL(高级别病变)", "LSIL": "LSIL(低级别病变)",
-             "SCC": "SCC(鳞状细胞癌)", "AGC": "AGC(非典型腺细胞)"}
+TBS_LABEL = {
+    "ASC-H": "ASC-H(不除外高级别病变)",
+    "HSIL": "HSIL(高级别病变)",
+    "LSIL": "LSIL(低级别病变)",
+    "SCC": "SCC(鳞状细胞癌)",
+    "AGC": "AGC(非典型腺细胞)",
+}
 
 
-def check_result(kind: ScreeningKind, method: ScreeningMethod | None, result: ScreeningResult, tbs: Tbs | None,
-                 birads: int | None, screened_on: date) -> None:
+def check_result(
+    kind: ScreeningKind,
+    method: ScreeningMethod | None,
+    result: ScreeningResult,
+    tbs: Tbs | None,
+    birads: int | None,
+    screened_on: date,
+) -> None:
     """Refuse a result that contradicts its own details, naming the field and the reason."""
     if screened_on > today_in_china():
         raise ValidationFailed("screened_on", "筛查日期不能晚于今天")
@@ -248,16 +287,34 @@ def check_result(kind: ScreeningKind, method: ScreeningMethod | None, result: Sc
 
 
 def record_fields(data: Any) -> dict[str, Any]:
-    return {k: getattr(data, k) for k in ("kind", "screened_on", "institution", "method", "result", "tbs", "birads",
-                                          "consent")}
+    return {
+        k: getattr(data, k)
+        for k in ("kind", "screened_on", "institution", "method", "result", "tbs", "birads", "consent")
+    }
 
 
-def create_record(session: Session, principal: Principal, woman: Woman, fields: dict[str, Any], *,
-                  plan_id: int | None = None, source: ScreeningSource = ScreeningSource.manual,
-                  sender: str | None = None, external_id: str | None = None) -> ScreeningRecord:
-    check_result(fields["kind"], fields.get("method"), fields["result"], fields.get("tbs"), fields.get("birads"),
-                 fields["screened_on"])
-    record = ScreeningRecord(woman_id=woman.id, source=source, sender=sender, external_id=external_id, **fields)
+def create_record(
+    session: Session,
+    principal: Principal,
+    woman: Woman,
+    fields: dict[str, Any],
+    *,
+    plan_id: int | None = None,
+    source: ScreeningSource = ScreeningSource.manual,
+    sender: str | None = None,
+    external_id: str | None = None,
+) -> ScreeningRecord:
+    check_result(
+        fields["kind"],
+        fields.get("method"),
+        fields["result"],
+        fields.get("tbs"),
+        fields.get("birads"),
+        fields["screened_on"],
+    )
+    record = ScreeningRecord(
+        woman_id=woman.id, source=source, sender=sender, external_id=external_id, **fields
+    )
     record.plan_id = plan_id if plan_id is not None else find_plan(session, woman, fields["screened_on"].year)
     place_like(record, woman)
     session.add(record)
@@ -271,26 +328,50 @@ def create_record_from(session: Session, principal: Principal, data: RecordCreat
     if data.plan_id is not None:
         get_scoped(session, ScreeningPlan, data.plan_id, principal)
     sender = principal.subject if data.external_id else None
-    if data.external_id and session.exec(select(ScreeningRecord.id).where(
-            ScreeningRecord.sender == sender, ScreeningRecord.external_id == data.external_id)).first():
-        raise Conflict("这个外部编号已经用过", errors=[{"field": "external_id", "loc": ["external_id"],
-                                                     "message": "外部编号已存在"}])
-    return create_record(session, principal, woman, record_fields(data), plan_id=data.plan_id,
-                         sender=sender, external_id=data.external_id)
+    if (
+        data.external_id
+        and session.exec(
+            select(ScreeningRecord.id).where(
+                ScreeningRecord.sender == sender, ScreeningRecord.external_id == data.external_id
+            )
+        ).first()
+    ):
+        raise Conflict(
+            "这个外部编号已经用过",
+            errors=[{"field": "external_id", "loc": ["external_id"], "message": "外部编号已存在"}],
+        )
+    return create_record(
+        session,
+        principal,
+        woman,
+        record_fields(data),
+        plan_id=data.plan_id,
+        sender=sender,
+        external_id=data.external_id,
+    )
 
 
-def update_record(session: Session, principal: Principal, record: ScreeningRecord,
-                  changes: dict[str, Any]) -> bool:
+def update_record(
+    session: Session, principal: Principal, record: ScreeningRecord, changes: dict[str, Any]
+) -> bool:
     """Apply changes after re-checking the whole result; True when anything changed."""
     for required in ("kind", "screened_on", "result"):
         if required in changes and changes[required] is None:
             raise ValidationFailed(required, "此项不能为空")
     if changes.get("plan_id") is not None:
         get_scoped(session, ScreeningPlan, changes["plan_id"], principal)
-    merged = {k: changes.get(k, getattr(record, k)) for k in ("kind", "method", "result", "tbs", "birads",
-                                                              "screened_on")}
-    check_result(merged["kind"], merged["method"], merged["result"], merged["tbs"], merged["birads"],
-                 merged["screened_on"])
+    merged = {
+        k: changes.get(k, getattr(record, k))
+        for k in ("kind", "method", "result", "tbs", "birads", "screened_on")
+    }
+    check_result(
+        merged["kind"],
+        merged["method"],
+        merged["result"],
+        merged["tbs"],
+        merged["birads"],
+        merged["screened_on"],
+    )
     changed = False
     for key, value in changes.items():
         if getattr(record, key) != value:
@@ -310,8 +391,12 @@ def ensure_follow_up(session: Session, principal: Principal, record: ScreeningRe
     existing = session.exec(select(FollowUp).where(FollowUp.record_id == record.id)).first()
     if existing is not None:
         return existing
-    fu = FollowUp(record_id=record.id, woman_id=record.woman_id, kind=record.kind,
-                  notice_due_on=today_in_china() + timedelta(days=screening_settings().notice_days))
+    fu = FollowUp(
+        record_id=record.id,
+        woman_id=record.woman_id,
+        kind=record.kind,
+        notice_due_on=today_in_china() + timedelta(days=screening_settings().notice_days),
+    )
     place_like(fu, record)
     session.add(fu)
     session.flush()
@@ -321,8 +406,14 @@ def ensure_follow_up(session: Session, principal: Principal, record: ScreeningRe
 
 def abnormal_event_data(follow_up_id: int, record: Any) -> dict[str, Any]:
     get = record.get if isinstance(record, dict) else lambda key: getattr(record, key)
-    return {"record_id": get("id"), "follow_up_id": follow_up_id, "woman_id": get("woman_id"),
-            "kind": get("kind"), "result": get("result"), "screened_on": str(get("screened_on"))}
+    return {
+        "record_id": get("id"),
+        "follow_up_id": follow_up_id,
+        "woman_id": get("woman_id"),
+        "kind": get("kind"),
+        "result": get("result"),
+        "screened_on": str(get("screened_on")),
+    }
 
 
 def soft_delete_record(session: Session, record: ScreeningRecord) -> None:
@@ -337,6 +428,7 @@ def soft_delete_record(session: Session, record: ScreeningRecord) -> None:
 
 # ---- batch (health bureau API and Excel import share this)
 
+
 class RowCache:
     """Per-batch lookups that do not change between rows."""
 
@@ -350,8 +442,16 @@ def first_error(exc: ValidationError) -> tuple[str, str]:
     return err["field"], f"{err['field']}:{err['message']}" if err["field"] else err["message"]
 
 
-def apply_row(session: Session, principal: Principal, raw: dict[str, Any], *, sender: str,
-              source: ScreeningSource, cache: RowCache, row_model: type[BatchRow] = BatchRow) -> dict[str, Any]:
+def apply_row(
+    session: Session,
+    principal: Principal,
+    raw: dict[str, Any],
+    *,
+    sender: str,
+    source: ScreeningSource,
+    cache: RowCache,
+    row_model: type[BatchRow] = BatchRow,
+) -> dict[str, Any]:
     """One result applied on its own (savepoint): created, updated, unchanged, or the error, by external id."""
     external_id = raw.get("external_id")
     item: dict[str, Any] = {"external_id": str(external_id) if external_id is not None else None}
@@ -367,8 +467,11 @@ def apply_row(session: Session, principal: Principal, raw: dict[str, Any], *, se
             woman = _woman_for_row(session, principal, row, cache)
             record = None
             if row.external_id:
-                record = session.exec(select(ScreeningRecord).where(
-                    ScreeningRecord.sender == sender, ScreeningRecord.external_id == row.external_id)).first()
+                record = session.exec(
+                    select(ScreeningRecord).where(
+                        ScreeningRecord.sender == sender, ScreeningRecord.external_id == row.external_id
+                    )
+                ).first()
             if record is not None:
                 if record.woman_id != woman.id:
                     raise ValidationFailed("id_number", "这个外部编号已用于另一位妇女,身份证号与原记录不符")
@@ -379,8 +482,16 @@ def apply_row(session: Session, principal: Principal, raw: dict[str, Any], *, se
             key = (woman.branch_id, row.screened_on.year)
             if key not in cache.plans:
                 cache.plans[key] = find_plan(session, woman, row.screened_on.year)
-            record = create_record(session, principal, woman, fields, plan_id=cache.plans[key], source=source,
-                                   sender=sender, external_id=row.external_id)
+            record = create_record(
+                session,
+                principal,
+                woman,
+                fields,
+                plan_id=cache.plans[key],
+                source=source,
+                sender=sender,
+                external_id=row.external_id,
+            )
             return {**item, "outcome": "created", "id": record.id}
     except AppError as exc:
         field = exc.errors[0]["field"] if exc.errors else None
@@ -425,19 +536,40 @@ def apply_batch(session: Session, principal: Principal, rows: list[dict[str, Any
             continue
         ext = raw.get("external_id")
         if isinstance(ext, str) and ext in seen:
-            items.append({"row": n, "external_id": ext, "outcome": "error", "field": "external_id",
-                          "error": "同一批次中外部编号重复"})
+            items.append(
+                {
+                    "row": n,
+                    "external_id": ext,
+                    "outcome": "error",
+                    "field": "external_id",
+                    "error": "同一批次中外部编号重复",
+                }
+            )
             continue
         if isinstance(ext, str):
             seen.add(ext)
-        items.append({"row": n, **apply_row(session, principal, raw, sender=principal.subject,
-                                            source=ScreeningSource.api, cache=cache)})
-    counts = {k: sum(1 for i in items if i["outcome"] == k) for k in ("created", "updated", "unchanged", "error")}
-    return {"items": items, "created": counts["created"], "updated": counts["updated"],
-            "unchanged": counts["unchanged"], "errors": counts["error"]}
+        items.append(
+            {
+                "row": n,
+                **apply_row(
+                    session, principal, raw, sender=principal.subject, source=ScreeningSource.api, cache=cache
+                ),
+            }
+        )
+    counts = {
+        k: sum(1 for i in items if i["outcome"] == k) for k in ("created", "updated", "unchanged", "error")
+    }
+    return {
+        "items": items,
+        "created": counts["created"],
+        "updated": counts["updated"],
+        "unchanged": counts["unchanged"],
+        "errors": counts["error"],
+    }
 
 
 # ---- follow-ups
+
 
 def overdue_condition(today: date):
     return sa.or_(
@@ -465,12 +597,22 @@ TRANSITIONS: dict[str, tuple[tuple[FollowUpStatus, ...], FollowUpStatus | None]]
     "recheck": ((FollowUpStatus.notified,), FollowUpStatus.rechecked),
     "diagnose": ((FollowUpStatus.rechecked,), FollowUpStatus.diagnosed),
     "treat": ((FollowUpStatus.diagnosed,), FollowUpStatus.treated),
-    "close": ((FollowUpStatus.rechecked, FollowUpStatus.diagnosed, FollowUpStatus.treated), FollowUpStatus.closed),
+    "close": (
+        (FollowUpStatus.rechecked, FollowUpStatus.diagnosed, FollowUpStatus.treated),
+        FollowUpStatus.closed,
+    ),
     "lose": (OPEN_FOLLOW_UP, FollowUpStatus.lost),
     "visit": (OPEN_FOLLOW_UP, None),
 }
-ACTION_NAMES = {"notify": "告知", "recheck": "复查", "diagnose": "确诊", "treat": "治疗", "close": "结案",
-                "lose": "失访", "visit": "走访"}
+ACTION_NAMES = {
+    "notify": "告知",
+    "recheck": "复查",
+    "diagnose": "确诊",
+    "treat": "治疗",
+    "close": "结案",
+    "lose": "失访",
+    "visit": "走访",
+}
 
 
 def allowed_actions(fu: FollowUp) -> list[str]:
@@ -534,12 +676,29 @@ def act(session: Session, principal: Principal, fu: FollowUp, action: str, body:
     if note:
         fu.note = note
     fu.updated_at = now
-    session.add(FollowUpEvent(follow_up_id=fu.id, action=action, actor=principal.subject,
-                              actor_name=principal.name, note=note, data=data))
+    session.add(
+        FollowUpEvent(
+            follow_up_id=fu.id,
+            action=action,
+            actor=principal.subject,
+            actor_name=principal.name,
+            note=note,
+            data=data,
+        )
+    )
     if action == "close":
-        record_event(session, "followup.closed", fu.branch_id, {
-            "follow_up_id": fu.id, "record_id": fu.record_id, "woman_id": fu.woman_id, "kind": fu.kind,
-            "diagnosis": fu.diagnosis})
+        record_event(
+            session,
+            "followup.closed",
+            fu.branch_id,
+            {
+                "follow_up_id": fu.id,
+                "record_id": fu.record_id,
+                "woman_id": fu.woman_id,
+                "kind": fu.kind,
+                "diagnosis": fu.diagnosis,
+            },
+        )
     session.flush()
     return fu
 
@@ -547,20 +706,40 @@ def act(session: Session, principal: Principal, fu: FollowUp, action: str, body:
 def flag_overdue(session: Session, today: date | None = None) -> int:
     """Mark follow-ups that just passed their deadline (idempotent: already flagged ones are left alone)."""
     due = session.execute(
-        select(FollowUp.id, FollowUp.branch_id, FollowUp.record_id, FollowUp.woman_id, FollowUp.kind, FollowUp.status)
-        .where(overdue_condition(today or today_in_china()), FollowUp.overdue_flagged_at.is_(None))).all()
+        select(
+            FollowUp.id,
+            FollowUp.branch_id,
+            FollowUp.record_id,
+            FollowUp.woman_id,
+            FollowUp.kind,
+            FollowUp.status,
+        ).where(overdue_condition(today or today_in_china()), FollowUp.overdue_flagged_at.is_(None))
+    ).all()
     if not due:
         return 0
-    session.execute(sa.update(FollowUp).where(FollowUp.id.in_([row.id for row in due]))
-                    .values(overdue_flagged_at=utcnow()))
+    session.execute(
+        sa.update(FollowUp)
+        .where(FollowUp.id.in_([row.id for row in due]))
+        .values(overdue_flagged_at=utcnow())
+    )
     for row in due:
-        record_event(session, "followup.overdue", row.branch_id, {
-            "follow_up_id": row.id, "record_id": row.record_id, "woman_id": row.woman_id, "kind": row.kind,
-            "status": row.status})
+        record_event(
+            session,
+            "followup.overdue",
+            row.branch_id,
+            {
+                "follow_up_id": row.id,
+                "record_id": row.record_id,
+                "woman_id": row.woman_id,
+                "kind": row.kind,
+                "status": row.status,
+            },
+        )
     return len(due)
 
 
 # ---- aid
+
 
 def create_aid(session: Session, principal: Principal, data: AidCreate) -> AidApplication:
     fu = get_scoped(session, FollowUp, data.follow_up_id, principal)
@@ -568,13 +747,24 @@ def create_aid(session: Session, principal: Principal, data: AidCreate) -> AidAp
         raise ValidationFailed("follow_up_id", "只有确诊为癌症的妇女可以申请两癌救助")
     if fu.status == FollowUpStatus.lost:
         raise ValidationFailed("follow_up_id", "该随访已失访,请先核实情况")
-    open_app = session.exec(select(AidApplication.id).where(
-        AidApplication.follow_up_id == fu.id, AidApplication.status != AidStatus.rejected,
-        AidApplication.deleted_at.is_(None))).first()
+    open_app = session.exec(
+        select(AidApplication.id).where(
+            AidApplication.follow_up_id == fu.id,
+            AidApplication.status != AidStatus.rejected,
+            AidApplication.deleted_at.is_(None),
+        )
+    ).first()
     if open_app is not None:
         raise Conflict("她已有一份未驳回的救助申请", aid_application_id=open_app)
-    app = AidApplication(woman_id=fu.woman_id, follow_up_id=fu.id, diagnosis=Diagnosis.cancer, amount=data.amount,
-                         documents=list(data.documents), note=data.note, submitted_by=principal.name)
+    app = AidApplication(
+        woman_id=fu.woman_id,
+        follow_up_id=fu.id,
+        diagnosis=Diagnosis.cancer,
+        amount=data.amount,
+        documents=list(data.documents),
+        note=data.note,
+        submitted_by=principal.name,
+    )
     place_like(app, fu)
     session.add(app)
     session.flush()
@@ -583,8 +773,13 @@ def create_aid(session: Session, principal: Principal, data: AidCreate) -> AidAp
 
 
 def _aid_event_data(app: AidApplication) -> dict[str, Any]:
-    return {"aid_application_id": app.id, "follow_up_id": app.follow_up_id, "woman_id": app.woman_id,
-            "status": app.status, "amount": str(app.amount) if app.amount is not None else None}
+    return {
+        "aid_application_id": app.id,
+        "follow_up_id": app.follow_up_id,
+        "woman_id": app.woman_id,
+        "status": app.status,
+        "amount": str(app.amount) if app.amount is not None else None,
+    }
 
 
 AID_TRANSITIONS: dict[str, tuple[tuple[AidStatus, ...], AidStatus]] = {
@@ -600,7 +795,9 @@ def aid_allowed(app: AidApplication) -> list[str]:
     return [a for a, (sources, _) in AID_TRANSITIONS.items() if app.status in sources]
 
 
-def aid_act(session: Session, principal: Principal, app: AidApplication, action: str, body: Any) -> AidApplication:
+def aid_act(
+    session: Session, principal: Principal, app: AidApplication, action: str, body: Any
+) -> AidApplication:
     allowed = aid_allowed(app)
     if action not in allowed:
         raise InvalidTransition(f"救助申请当前状态下不能「{AID_ACTION_NAMES[action]}」", allowed=allowed)
@@ -616,7 +813,11 @@ def aid_act(session: Session, principal: Principal, app: AidApplication, action:
         app.approved_by, app.approved_at = principal.name, now
     elif action == "pay":
         _not_future("paid_at", body.paid_at)
-        app.paid_by, app.paid_at, app.payment_reference = principal.name, body.paid_at or now, body.payment_reference
+        app.paid_by, app.paid_at, app.payment_reference = (
+            principal.name,
+            body.paid_at or now,
+            body.payment_reference,
+        )
     elif action == "reject":
         app.rejected_by, app.rejected_at, app.rejected_reason = principal.name, now, body.reason
     app.status = AID_TRANSITIONS[action][1]
@@ -627,6 +828,7 @@ def aid_act(session: Session, principal: Principal, app: AidApplication, action:
 
 
 # ---- figures
+
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
@@ -641,28 +843,58 @@ def _topmost_target(plans: list) -> int:
 def _by_child(session: Session, root: Branch, year: int, plans: list) -> list[dict[str, Any]]:
     """The same main figures for each branch directly below, for the report by unit."""
     child_col = f"a{root.depth + 1}"
-    kids = session.execute(sa.select(Branch.id, Branch.name).where(
-        Branch.parent_id == root.id, Branch.deleted_at.is_(None)).order_by(Branch.code, Branch.id)).all()
+    kids = session.execute(
+        sa.select(Branch.id, Branch.name)
+        .where(Branch.parent_id == root.id, Branch.deleted_at.is_(None))
+        .order_by(Branch.code, Branch.id)
+    ).all()
     if not kids:
         return []
     rec, fu = ScreeningRecord, FollowUp
-    period = [getattr(rec, f"a{root.depth}") == root.id, rec.screened_on >= date(year, 1, 1),
-              rec.screened_on < date(year + 1, 1, 1), rec.deleted_at.is_(None)]
-    screened = dict(session.execute(sa.select(getattr(rec, child_col), sa.func.count(sa.distinct(rec.woman_id)))
-                                    .where(*period).group_by(getattr(rec, child_col))).all())
-    abnormal = dict(session.execute(sa.select(getattr(rec, child_col), sa.func.count())
-                                    .where(*period, rec.result != ScreeningResult.normal)
-                                    .group_by(getattr(rec, child_col))).all())
-    lost = dict(session.execute(sa.select(getattr(fu, child_col), sa.func.count()).join(rec, rec.id == fu.record_id)
-                                .where(*period, fu.status == FollowUpStatus.lost)
-                                .group_by(getattr(fu, child_col))).all())
+    period = [
+        getattr(rec, f"a{root.depth}") == root.id,
+        rec.screened_on >= date(year, 1, 1),
+        rec.screened_on < date(year + 1, 1, 1),
+        rec.deleted_at.is_(None),
+    ]
+    screened = dict(
+        session.execute(
+            sa.select(getattr(rec, child_col), sa.func.count(sa.distinct(rec.woman_id)))
+            .where(*period)
+            .group_by(getattr(rec, child_col))
+        ).all()
+    )
+    abnormal = dict(
+        session.execute(
+            sa.select(getattr(rec, child_col), sa.func.count())
+            .where(*period, rec.result != ScreeningResult.normal)
+            .group_by(getattr(rec, child_col))
+        ).all()
+    )
+    lost = dict(
+        session.execute(
+            sa.select(getattr(fu, child_col), sa.func.count())
+            .join(rec, rec.id == fu.record_id)
+            .where(*period, fu.status == FollowUpStatus.lost)
+            .group_by(getattr(fu, child_col))
+        ).all()
+    )
     out = []
     for kid_id, name in kids:
         target = _topmost_target([p for p in plans if getattr(p, child_col) == kid_id])
         n = screened.get(kid_id, 0)
-        out.append({"branch_id": kid_id, "name": name, "target": target, "screened": n,
-                    "coverage": _rate(n, target), "coverage_above_target": bool(target) and n > target,
-                    "abnormal": abnormal.get(kid_id, 0), "lost": lost.get(kid_id, 0)})
+        out.append(
+            {
+                "branch_id": kid_id,
+                "name": name,
+                "target": target,
+                "screened": n,
+                "coverage": _rate(n, target),
+                "coverage_above_target": bool(target) and n > target,
+                "abnormal": abnormal.get(kid_id, 0),
+                "lost": lost.get(kid_id, 0),
+            }
+        )
     return out
 
 
@@ -672,31 +904,55 @@ def stats(session: Session, root: Branch, year: int) -> dict[str, Any]:
     start, end = date(year, 1, 1), date(year + 1, 1, 1)
 
     plans = session.execute(
-        sa.select(ScreeningPlan.target_count, Branch.path, *(getattr(ScreeningPlan, a) for a in ANCESTOR_COLUMNS))
+        sa.select(
+            ScreeningPlan.target_count, Branch.path, *(getattr(ScreeningPlan, a) for a in ANCESTOR_COLUMNS)
+        )
         .join(Branch, Branch.id == ScreeningPlan.branch_id)
-        .where(getattr(ScreeningPlan, col) == root.id, ScreeningPlan.year == year,
-               ScreeningPlan.deleted_at.is_(None))).all()
+        .where(
+            getattr(ScreeningPlan, col) == root.id,
+            ScreeningPlan.year == year,
+            ScreeningPlan.deleted_at.is_(None),
+        )
+    ).all()
     # A township's target already counts its villages: only the topmost plans are added up.
     target = _topmost_target(plans)
 
     rec = ScreeningRecord
-    in_scope = [getattr(rec, col) == root.id, rec.screened_on >= start, rec.screened_on < end,
-                rec.deleted_at.is_(None)]
-    screened = session.execute(sa.select(sa.func.count(sa.distinct(rec.woman_id))).where(*in_scope)).scalar_one()
+    in_scope = [
+        getattr(rec, col) == root.id,
+        rec.screened_on >= start,
+        rec.screened_on < end,
+        rec.deleted_at.is_(None),
+    ]
+    screened = session.execute(
+        sa.select(sa.func.count(sa.distinct(rec.woman_id))).where(*in_scope)
+    ).scalar_one()
     abnormal = sa.case((rec.result != ScreeningResult.normal, 1), else_=0)
     by_kind_rows = session.execute(
         sa.select(rec.kind, sa.func.count(), sa.func.count(sa.distinct(rec.woman_id)), sa.func.sum(abnormal))
-        .where(*in_scope).group_by(rec.kind)).all()
+        .where(*in_scope)
+        .group_by(rec.kind)
+    ).all()
 
     fu = FollowUp
-    fu_scope = [getattr(fu, col) == root.id, rec.screened_on >= start, rec.screened_on < end,
-                rec.deleted_at.is_(None)]
+    fu_scope = [
+        getattr(fu, col) == root.id,
+        rec.screened_on >= start,
+        rec.screened_on < end,
+        rec.deleted_at.is_(None),
+    ]
     fu_rows = session.execute(
-        sa.select(fu.kind, fu.status, fu.diagnosis, sa.func.count()).join(rec, rec.id == fu.record_id)
-        .where(*fu_scope).group_by(fu.kind, fu.status, fu.diagnosis)).all()
+        sa.select(fu.kind, fu.status, fu.diagnosis, sa.func.count())
+        .join(rec, rec.id == fu.record_id)
+        .where(*fu_scope)
+        .group_by(fu.kind, fu.status, fu.diagnosis)
+    ).all()
     overdue = session.execute(
-        sa.select(sa.func.count()).select_from(fu).join(rec, rec.id == fu.record_id)
-        .where(*fu_scope, overdue_condition(today_in_china()))).scalar_one()
+        sa.select(sa.func.count())
+        .select_from(fu)
+        .join(rec, rec.id == fu.record_id)
+        .where(*fu_scope, overdue_condition(today_in_china()))
+    ).scalar_one()
 
     by_status = {s.value: 0 for s in FollowUpStatus}
     cancers = {k.value: 0 for k in ScreeningKind}
@@ -707,32 +963,62 @@ def stats(session: Session, root: Branch, year: int) -> dict[str, Any]:
     total_fu = sum(by_status.values())
     rechecked = sum(by_status[s] for s in ("rechecked", "diagnosed", "treated", "closed"))
 
-    by_kind = {k.value: {"records": 0, "women": 0, "abnormal": 0, "abnormal_rate": None,
-                         "confirmed_cancers": cancers[k.value]} for k in ScreeningKind}
+    by_kind = {
+        k.value: {
+            "records": 0,
+            "women": 0,
+            "abnormal": 0,
+            "abnormal_rate": None,
+            "confirmed_cancers": cancers[k.value],
+        }
+        for k in ScreeningKind
+    }
     for kind, n, women, n_abnormal in by_kind_rows:
-        by_kind[kind].update(records=n, women=women, abnormal=int(n_abnormal or 0),
-                             abnormal_rate=_rate(int(n_abnormal or 0), n))
+        by_kind[kind].update(
+            records=n,
+            women=women,
+            abnormal=int(n_abnormal or 0),
+            abnormal_rate=_rate(int(n_abnormal or 0), n),
+        )
 
     aid = AidApplication
     paid = session.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(aid.amount), 0))
-        .select_from(aid).join(fu, fu.id == aid.follow_up_id).join(rec, rec.id == fu.record_id)
-        .where(getattr(aid, col) == root.id, aid.status == AidStatus.paid, aid.deleted_at.is_(None),
-               rec.screened_on >= start, rec.screened_on < end)).one()
+        .select_from(aid)
+        .join(fu, fu.id == aid.follow_up_id)
+        .join(rec, rec.id == fu.record_id)
+        .where(
+            getattr(aid, col) == root.id,
+            aid.status == AidStatus.paid,
+            aid.deleted_at.is_(None),
+            rec.screened_on >= start,
+            rec.screened_on < end,
+        )
+    ).one()
 
     coverage = _rate(screened, target)
     children = _by_child(session, root, year, plans) if root.depth < len(ANCESTOR_COLUMNS) else []
     return {
         "children": children,
-        "branch_id": root.id, "year": year, "target": target, "screened": screened, "coverage": coverage,
+        "branch_id": root.id,
+        "year": year,
+        "target": target,
+        "screened": screened,
+        "coverage": coverage,
         "coverage_above_target": bool(target) and screened > target,
         "by_kind": by_kind,
-        "follow_up": {"total": total_fu, "by_status": by_status, "completed": by_status["closed"],
-                      "completion_rate": _rate(by_status["closed"], total_fu), "rechecked": rechecked,
-                      "recheck_rate": _rate(rechecked, total_fu), "lost": by_status["lost"],
-                      "lost_rate": _rate(by_status["lost"], total_fu), "overdue": overdue},
+        "follow_up": {
+            "total": total_fu,
+            "by_status": by_status,
+            "completed": by_status["closed"],
+            "completion_rate": _rate(by_status["closed"], total_fu),
+            "rechecked": rechecked,
+            "recheck_rate": _rate(rechecked, total_fu),
+            "lost": by_status["lost"],
+            "lost_rate": _rate(by_status["lost"], total_fu),
+            "overdue": overdue,
+        },
         "confirmed_cancers": sum(cancers.values()),
-        "aid_paid_count": paid[0], "aid_paid_amount": Decimal(paid[1]).quantize(Decimal("0.01")),
+        "aid_paid_count": paid[0],
+        "aid_paid_amount": Decimal(paid[1]).quantize(Decimal("0.01")),
     }
-
-

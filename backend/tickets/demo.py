@@ -24,11 +24,28 @@ SUMMARIES = {
     "consultation": ["咨询人身安全保护令申请", "咨询离婚财产分割", "咨询法律援助条件"],
     "other": ["反映村妇联工作问题"],
 }
-CATEGORY_WEIGHTS = {"marriage_family": 26, "domestic_violence": 18, "personal_rights": 6, "property_land": 12,
-                    "labour_social_security": 10, "children": 6, "consultation": 18, "other": 4}
+CATEGORY_WEIGHTS = {
+    "marriage_family": 26,
+    "domestic_violence": 18,
+    "personal_rights": 6,
+    "property_land": 12,
+    "labour_social_security": 10,
+    "children": 6,
+    "consultation": 18,
+    "other": 4,
+}
 STATE_WEIGHTS = {"new": 8, "assigned": 12, "in_progress": 18, "referred": 10, "resolved": 14, "closed": 38}
-REFERRALS = ["police", "court", "legal_aid", "justice_bureau", "labour_bureau", "civil_affairs", "procuratorate",
-             "health", "other"]
+REFERRALS = [
+    "police",
+    "court",
+    "legal_aid",
+    "justice_bureau",
+    "labour_bureau",
+    "civil_affairs",
+    "procuratorate",
+    "health",
+    "other",
+]
 
 
 def _pick(rng, weights: dict[str, int]) -> str:
@@ -56,8 +73,13 @@ def load(session: Session, ctx: Any) -> None:
     for _ in range(TICKETS):
         state = _pick(rng, STATE_WEIGHTS)
         # Open cases are mostly recent (about a quarter of them late); finished ones spread over four months.
-        age = rng.uniform(0, 4) if state in ("new", "assigned") else rng.uniform(0, 24) if state in (
-            "in_progress", "referred") else rng.uniform(3, 120)
+        age = (
+            rng.uniform(0, 4)
+            if state in ("new", "assigned")
+            else rng.uniform(0, 24)
+            if state in ("in_progress", "referred")
+            else rng.uniform(3, 120)
+        )
         plan.append((now - timedelta(days=age), state))
     plan.sort(key=lambda p: p[0])
     reps = [u for key, u in ctx.users.items() if key.endswith(".rep")]
@@ -65,8 +87,11 @@ def load(session: Session, ctx: Any) -> None:
     tickets, timelines, phones = [], [], []
     for created, state in plan:
         category = _pick(rng, CATEGORY_WEIGHTS)
-        urgency = "critical" if category == "domestic_violence" and rng.random() < 0.4 else \
-            rng.choices(["normal", "urgent"], weights=[80, 20])[0]
+        urgency = (
+            "critical"
+            if category == "domestic_violence" and rng.random() < 0.4
+            else rng.choices(["normal", "urgent"], weights=[80, 20])[0]
+        )
         sealed = category == "domestic_violence" and rng.random() < 0.35
         village = rng.choice(staffed if sealed or rng.random() < 0.5 else ctx.villages)
         if rep_villages and not sealed and rng.random() < 0.08:
@@ -81,24 +106,61 @@ def load(session: Session, ctx: Any) -> None:
         phones.append(phone)
         name = ctx_name(rng)
         row: dict[str, Any] = dict(
-            number="", channel=rng.choices(["phone", "walk_in", "letter", "online", "referred_in"],
-                                           weights=[70, 15, 3, 8, 4])[0],
-            caller_name_enc=encrypt_field(name), caller_name_masked=mask_name(name),
-            caller_phone_enc=encrypt_field(phone), caller_phone_masked=mask_phone(phone),
-            caller_phone_hash=blind_index(phone, PHONE_INDEX), location_branch_id=village.id,
-            category=category, urgency=urgency, summary=rng.choice(SUMMARIES[category]),
-            description="来电人反映的情况已记录,详见通话录音。", sealed=sealed, status="new", version=1,
-            first_responder_id=operator.id, assignee_id=None, linked_to_id=None, escalation_level=0,
-            first_response_due_at=first_due, resolution_due_at=res_due, first_responded_at=None,
-            replied_at=None, resolved_at=None, resolved_on_time=None, closed_at=None, reopened_at=None,
-            callback_at=None, callback_reached=None, satisfaction=None, first_response_escalated=False,
-            resolution_escalated=False, created_at=created, updated_at=created,
-            branch_id=ctx.county.id, **ancestor_values(ctx.county),
+            number="",
+            channel=rng.choices(
+                ["phone", "walk_in", "letter", "online", "referred_in"], weights=[70, 15, 3, 8, 4]
+            )[0],
+            caller_name_enc=encrypt_field(name),
+            caller_name_masked=mask_name(name),
+            caller_phone_enc=encrypt_field(phone),
+            caller_phone_masked=mask_phone(phone),
+            caller_phone_hash=blind_index(phone, PHONE_INDEX),
+            location_branch_id=village.id,
+            category=category,
+            urgency=urgency,
+            summary=rng.choice(SUMMARIES[category]),
+            description="来电人反映的情况已记录,详见通话录音。",
+            sealed=sealed,
+            status="new",
+            version=1,
+            first_responder_id=operator.id,
+            assignee_id=None,
+            linked_to_id=None,
+            escalation_level=0,
+            first_response_due_at=first_due,
+            resolution_due_at=res_due,
+            first_responded_at=None,
+            replied_at=None,
+            resolved_at=None,
+            resolved_on_time=None,
+            closed_at=None,
+            reopened_at=None,
+            callback_at=None,
+            callback_reached=None,
+            satisfaction=None,
+            first_response_escalated=False,
+            resolution_escalated=False,
+            created_at=created,
+            updated_at=created,
+            branch_id=ctx.county.id,
+            **ancestor_values(ctx.county),
         )
-        events = [dict(at=created, kind="create", author_id=operator.id, author_name=operator.display_name,
-                       text=f"登记来电:{row['summary']}", from_status=None, to_status="new", referral_to=None,
-                       data=None)]
-        st = _Story(rng, row, events, created, now, span=max((min(res_due, now) - created).total_seconds(), 600))
+        events = [
+            dict(
+                at=created,
+                kind="create",
+                author_id=operator.id,
+                author_name=operator.display_name,
+                text=f"登记来电:{row['summary']}",
+                from_status=None,
+                to_status="new",
+                referral_to=None,
+                data=None,
+            )
+        ]
+        st = _Story(
+            rng, row, events, created, now, span=max((min(res_due, now) - created).total_seconds(), 600)
+        )
 
         order = ["new", "assigned", "in_progress", "referred", "resolved", "closed"]
         goal = order.index(state)
@@ -110,10 +172,16 @@ def load(session: Session, ctx: Any) -> None:
                 target, assignee = ctx.townships[0], people.get(ctx.townships[0].id)
             late = rng.random() < 0.15
             st.clock = min(created + (first_due - created) * (1.6 if late else rng.uniform(0.05, 0.5)), now)
-            st.add("assign", f"分派至{target.name}", (operator.id, operator.display_name), "assigned",
-                data={"branch_id": target.id})
-            row.update(branch_id=target.id, assignee_id=assignee.id if assignee else None,
-                       **ancestor_values(target))
+            st.add(
+                "assign",
+                f"分派至{target.name}",
+                (operator.id, operator.display_name),
+                "assigned",
+                data={"branch_id": target.id},
+            )
+            row.update(
+                branch_id=target.id, assignee_id=assignee.id if assignee else None, **ancestor_values(target)
+            )
             handler = (assignee.id, assignee.display_name) if assignee else actor(target)
             if goal >= 2:
                 st.add("accept", "受理", handler, "in_progress")
@@ -146,11 +214,22 @@ def load(session: Session, ctx: Any) -> None:
                     if goal == 5 or rng.random() < 0.3:
                         st.later(0.05)
                         reached = rng.random() < 0.9
-                        sat = rng.choices(["satisfied", "basically", "unsatisfied"], weights=[70, 22, 8])[0] \
-                            if reached else None
-                        st.add("callback", "回访:" + ({"satisfied": "满意", "basically": "基本满意",
-                                                   "unsatisfied": "不满意"}.get(sat, "未联系上")),
-                            (operator.id, operator.display_name), data={"reached": reached, "satisfaction": sat})
+                        sat = (
+                            rng.choices(["satisfied", "basically", "unsatisfied"], weights=[70, 22, 8])[0]
+                            if reached
+                            else None
+                        )
+                        st.add(
+                            "callback",
+                            "回访:"
+                            + (
+                                {"satisfied": "满意", "basically": "基本满意", "unsatisfied": "不满意"}.get(
+                                    sat, "未联系上"
+                                )
+                            ),
+                            (operator.id, operator.display_name),
+                            data={"reached": reached, "satisfaction": sat},
+                        )
                         row.update(callback_at=st.clock, callback_reached=reached, satisfaction=sat)
                     if goal == 5:
                         st.later(0.02)
@@ -169,8 +248,12 @@ def load(session: Session, ctx: Any) -> None:
         counters[year] = counters.get(year, 0) + 1
         row["number"] = f"12338-{year}-{counters[year]:06d}"
     table = Ticket.__table__
-    ids = session.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), tickets).scalars()
-    event_rows = [{**e, "ticket_id": tid} for tid, events in zip(ids.all(), timelines, strict=True) for e in events]
+    ids = session.execute(
+        sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), tickets
+    ).scalars()
+    event_rows = [
+        {**e, "ticket_id": tid} for tid, events in zip(ids.all(), timelines, strict=True) for e in events
+    ]
     session.execute(sa.insert(TicketEvent.__table__), event_rows)
     session.execute(sa.insert(TicketCounter.__table__), [{"year": y, "last": n} for y, n in counters.items()])
 
@@ -178,8 +261,15 @@ def load(session: Session, ctx: Any) -> None:
 class _Story:
     """One ticket's history being written: the row, its events and the clock that moves forward."""
 
-    def __init__(self, rng, row: dict[str, Any], events: list[dict[str, Any]], start: datetime, now: datetime,
-                 span: float):
+    def __init__(
+        self,
+        rng,
+        row: dict[str, Any],
+        events: list[dict[str, Any]],
+        start: datetime,
+        now: datetime,
+        span: float,
+    ):
         self.rng, self.row, self.events, self.clock, self.now, self.span = rng, row, events, start, now, span
 
     def later(self, fraction: float) -> datetime:
@@ -188,9 +278,19 @@ class _Story:
         return self.clock
 
     def add(self, kind, text, author, to_status=None, **extra) -> None:
-        self.events.append(dict(at=self.clock, kind=kind, author_id=author[0], author_name=author[1], text=text,
-                                from_status=self.row["status"], to_status=to_status, referral_to=extra.get("to"),
-                                data=extra.get("data")))
+        self.events.append(
+            dict(
+                at=self.clock,
+                kind=kind,
+                author_id=author[0],
+                author_name=author[1],
+                text=text,
+                from_status=self.row["status"],
+                to_status=to_status,
+                referral_to=extra.get("to"),
+                data=extra.get("data"),
+            )
+        )
         if to_status:
             self.row["status"] = to_status
         self.row["version"] += 1

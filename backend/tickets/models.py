@@ -65,9 +65,13 @@ class Action(StrEnum):
     link = "link"
 
 
-EventKind = StrEnum("EventKind", [("create", "create"), *((a.name, a.value) for a in Action),
-                                  ("sla_escalate", "sla_escalate")])
-EventKind.__doc__ = "What a timeline entry records: every action, plus the intake and the sweep's escalations."
+EventKind = StrEnum(
+    "EventKind",
+    [("create", "create"), *((a.name, a.value) for a in Action), ("sla_escalate", "sla_escalate")],
+)
+EventKind.__doc__ = (
+    "What a timeline entry records: every action, plus the intake and the sweep's escalations."
+)
 
 
 class ReferralTarget(StrEnum):
@@ -116,7 +120,10 @@ class Ticket(BranchScoped, Timestamped, table=True):
         sa.Index("ix_ticket_status_due", "status", "resolution_due_at"),
     )
     __audit_exclude__ = ("caller_name_enc", "caller_phone_enc", "caller_phone_hash")
-    __encrypted_fields__ = {"caller_name_enc": None, "caller_phone_enc": ("caller_phone_hash", "ticket-caller-phone")}
+    __encrypted_fields__ = {
+        "caller_name_enc": None,
+        "caller_phone_enc": ("caller_phone_hash", "ticket-caller-phone"),
+    }
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=20, unique=True)
@@ -163,8 +170,11 @@ class Ticket(BranchScoped, Timestamped, table=True):
         if principal.role == "village_rep":
             stmt = stmt.where(sa.or_(cls.assignee_id == principal.id, cls.first_responder_id == principal.id))
         if principal.role != "county_admin":
-            acted = sa.select(TicketEvent.id).where(
-                TicketEvent.ticket_id == cls.id, TicketEvent.author_id == principal.id).exists()
+            acted = (
+                sa.select(TicketEvent.id)
+                .where(TicketEvent.ticket_id == cls.id, TicketEvent.author_id == principal.id)
+                .exists()
+            )
             handler = sa.or_(cls.first_responder_id == principal.id, cls.assignee_id == principal.id, acted)
             if principal.kind != "user":
                 handler = sa.false()

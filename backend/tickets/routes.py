@@ -36,9 +36,16 @@ COLUMNS = [
     Column("overdue", "已超时"),
     Column("satisfaction", "回访满意度", "satisfaction"),
 ]
-SORTABLE = {"created_at": Ticket.created_at, "number": Ticket.number, "status": Ticket.status,
-            "urgency": Ticket.urgency, "resolution_due_at": Ticket.resolution_due_at,
-            "first_response_due_at": Ticket.first_response_due_at, "updated_at": Ticket.updated_at, "id": Ticket.id}
+SORTABLE = {
+    "created_at": Ticket.created_at,
+    "number": Ticket.number,
+    "status": Ticket.status,
+    "urgency": Ticket.urgency,
+    "resolution_due_at": Ticket.resolution_due_at,
+    "first_response_due_at": Ticket.first_response_due_at,
+    "updated_at": Ticket.updated_at,
+    "id": Ticket.id,
+}
 IfMatch = Annotated[str | None, Header(description='"<version>":与当前版本不符时答 412')]
 
 
@@ -72,8 +79,12 @@ def list_tickets(
 ):
     now = service.utcnow()
     stmt = scoped(select(Ticket), principal)
-    for column, values in ((Ticket.status, status), (Ticket.category, category), (Ticket.urgency, urgency),
-                           (Ticket.channel, channel)):
+    for column, values in (
+        (Ticket.status, status),
+        (Ticket.category, category),
+        (Ticket.urgency, urgency),
+        (Ticket.channel, channel),
+    ):
         if values:
             stmt = stmt.where(column.in_([v.value for v in values]))
     if overdue is True:
@@ -86,16 +97,25 @@ def list_tickets(
         stmt = stmt.where(Ticket.assignee_id == principal.id)
     stmt = within(session, principal, stmt, Ticket, under)
     stmt = service.created_between(stmt, created_from, created_to)
-    return page.respond(session, stmt, lambda t: service.to_public(t, now), sortable=SORTABLE,
-                        default_sort="-created_at", search=[Ticket.number, Ticket.summary], columns=COLUMNS,
-                        filename="12338工单")
+    return page.respond(
+        session,
+        stmt,
+        lambda t: service.to_public(t, now),
+        sortable=SORTABLE,
+        default_sort="-created_at",
+        search=[Ticket.number, Ticket.summary],
+        columns=COLUMNS,
+        filename="12338工单",
+    )
 
 
 @router.get("/stats", response_model=s.TicketStats)
 def ticket_stats(
     session: SessionDep,
     principal: TicketsStats,
-    period_from: Annotated[date | None, Query(alias="from", description="开始日期(含),默认今年 1 月 1 日")] = None,
+    period_from: Annotated[
+        date | None, Query(alias="from", description="开始日期(含),默认今年 1 月 1 日")
+    ] = None,
     period_to: Annotated[date | None, Query(alias="to", description="结束日期(含),默认今天")] = None,
     under: Annotated[int | None, Query(description="只统计某组织及其下级")] = None,
 ):
@@ -114,8 +134,7 @@ def update_sla(session: SessionDep, principal: SettingsAdmin, body: s.SlaUpdate)
 
 
 @router.get("/calendar", response_model=s.CalendarYear)
-def get_calendar(session: SessionDep, principal: TicketsRead,
-                 year: Annotated[int, Query(ge=2000, le=2100)]):
+def get_calendar(session: SessionDep, principal: TicketsRead, year: Annotated[int, Query(ge=2000, le=2100)]):
     return service.calendar_year(session, year)
 
 
@@ -150,8 +169,14 @@ def reveal_caller(session: SessionDep, principal: PiiRead, ticket_id: int):
 def _step_route(action: Action, model: type):
     optional = model is s.EmptyBody
 
-    def step(session: SessionDep, principal: TicketsWrite, ticket_id: int, response: Response,
-             body: model = None if optional else Body(), if_match: IfMatch = None):  # type: ignore[valid-type]
+    def step(
+        session: SessionDep,
+        principal: TicketsWrite,
+        ticket_id: int,
+        response: Response,
+        body: model = None if optional else Body(),
+        if_match: IfMatch = None,
+    ):  # type: ignore[valid-type]
         ticket = get_scoped(session, Ticket, ticket_id, principal, for_update=True)
         service.check_version(ticket, if_match)
         service.perform(session, principal, ticket, action, body or s.EmptyBody())
@@ -159,8 +184,12 @@ def _step_route(action: Action, model: type):
         return service.detail(session, principal, ticket)
 
     router.add_api_route(
-        f"/{{ticket_id}}/actions/{action.value}", step, methods=["POST"], response_model=s.TicketDetail,
-        name=f"action_{action.value}", summary=f"{label('ticket_action', action)}({action.value})",
+        f"/{{ticket_id}}/actions/{action.value}",
+        step,
+        methods=["POST"],
+        response_model=s.TicketDetail,
+        name=f"action_{action.value}",
+        summary=f"{label('ticket_action', action)}({action.value})",
         description="工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。",
         responses={409: {"description": "当前状态下不能执行此操作"}, 412: {"description": "版本不符"}},
     )

@@ -98,7 +98,9 @@ class TicketPublic(BaseModel):
 
 class TicketDetail(TicketPublic):
     events: list[TicketEventPublic]
-    possible_duplicates: list[DuplicatePublic] = Field(description="30 天内同一来电号码的其他工单,可用 link 关联")
+    possible_duplicates: list[DuplicatePublic] = Field(
+        description="30 天内同一来电号码的其他工单,可用 link 关联"
+    )
     allowed_actions: list[str]
 
 

@@ -96,11 +96,19 @@ def _has_callback_since_resolution(t: Ticket) -> bool:
 
 # Extra conditions on top of the state: each answers None when the step may go ahead, or why it may not.
 GUARDS: dict[Action, Callable[[Ticket, datetime], str | None]] = {
-    Action.resolve: lambda t, now: None if _has_reply_since_reopen(t) else "办结前须先答复来电人(reply),做到事事有回音",
-    Action.close: lambda t, now: None if _has_callback_since_resolution(t) else "关闭前须先回访来电人(callback)",
-    Action.reopen: lambda t, now: None if t.resolved_at is not None and now - t.resolved_at <= REOPEN_WINDOW
-    else "办结已超过 30 天,不能重新打开",
+    Action.resolve: lambda t, now: (
+        None if _has_reply_since_reopen(t) else "办结前须先答复来电人(reply),做到事事有回音"
+    ),
+    Action.close: lambda t, now: (
+        None if _has_callback_since_resolution(t) else "关闭前须先回访来电人(callback)"
+    ),
+    Action.reopen: lambda t, now: (
+        None
+        if t.resolved_at is not None and now - t.resolved_at <= REOPEN_WINDOW
+        else "办结已超过 30 天,不能重新打开"
+    ),
 }
+
 
 def allowed_actions(t: Ticket, now: datetime | None = None) -> list[str]:
     now = now or utcnow()
@@ -132,7 +140,9 @@ def check_version(t: Ticket, if_match: str | None) -> None:
         return
     wanted = if_match.strip().removeprefix("W/").strip('"')
     if wanted != str(t.version):
-        raise PreconditionFailed(f"工单已被他人修改(当前版本 {t.version}),请刷新后重试", current_version=t.version)
+        raise PreconditionFailed(
+            f"工单已被他人修改(当前版本 {t.version}),请刷新后重试", current_version=t.version
+        )
 
 
 def etag(t: Ticket) -> str:
@@ -153,17 +163,38 @@ def next_number(session: Session, year: int) -> str:
     return f"12338-{year}-{value:06d}"
 
 
-def _event(session: Session, t: Ticket, kind: EventKind, principal: Principal | None, text: str = "", *,
-           at: datetime, from_status: str | None = None, to_status: str | None = None,
-           referral_to: ReferralTarget | None = None, data: dict[str, Any] | None = None) -> TicketEvent:
-    event = TicketEvent(ticket_id=t.id, at=at, kind=kind, author_id=principal.id if principal else None,
-                        author_name=principal.name if principal else SYSTEM_NAME, text=text,
-                        from_status=from_status, to_status=to_status, referral_to=referral_to, data=data)
+def _event(
+    session: Session,
+    t: Ticket,
+    kind: EventKind,
+    principal: Principal | None,
+    text: str = "",
+    *,
+    at: datetime,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    referral_to: ReferralTarget | None = None,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=t.id,
+        at=at,
+        kind=kind,
+        author_id=principal.id if principal else None,
+        author_name=principal.name if principal else SYSTEM_NAME,
+        text=text,
+        from_status=from_status,
+        to_status=to_status,
+        referral_to=referral_to,
+        data=data,
+    )
     session.add(event)
     return event
 
 
-def create_ticket(session: Session, principal: Principal, data: s.TicketCreate, now: datetime | None = None) -> Ticket:
+def create_ticket(
+    session: Session, principal: Principal, data: s.TicketCreate, now: datetime | None = None
+) -> Ticket:
     now = now or utcnow()
     location = get_scoped(session, Branch, data.branch_id, principal)
     owner = session.get(Branch, principal.branch_id)
@@ -172,33 +203,64 @@ def create_ticket(session: Session, principal: Principal, data: s.TicketCreate, 
     phone = "".join(ch for ch in (data.caller_phone or "") if ch.isdigit() or ch == "+") or None
     t = Ticket(
         number=next_number(session, now.astimezone(CHINA_TZ).year),
-        channel=data.channel, category=data.category, urgency=data.urgency,
-        summary=data.summary.strip(), description=data.description, sealed=data.sealed,
-        caller_name_enc=encrypt_field(name) if name else None, caller_name_masked=mask_name(name),
-        caller_phone_enc=encrypt_field(phone) if phone else None, caller_phone_masked=mask_phone(phone),
+        channel=data.channel,
+        category=data.category,
+        urgency=data.urgency,
+        summary=data.summary.strip(),
+        description=data.description,
+        sealed=data.sealed,
+        caller_name_enc=encrypt_field(name) if name else None,
+        caller_name_masked=mask_name(name),
+        caller_phone_enc=encrypt_field(phone) if phone else None,
+        caller_phone_masked=mask_phone(phone),
         caller_phone_hash=blind_index(phone, PHONE_INDEX) if phone else None,
-        location_branch_id=location.id, status=Status.new, first_responder_id=principal.id,
-        first_response_due_at=first_due, resolution_due_at=resolution_due, created_at=now, updated_at=now,
+        location_branch_id=location.id,
+        status=Status.new,
+        first_responder_id=principal.id,
+        first_response_due_at=first_due,
+        resolution_due_at=resolution_due,
+        created_at=now,
+        updated_at=now,
     )
     # 首问责任制: the ticket starts with the branch of whoever took the call.
     t.place_in(owner)
     session.add(t)
     session.flush()
-    _event(session, t, EventKind.create, principal, f"登记来电:{t.summary}", at=now, to_status=Status.new,
-           data={"channel": t.channel, "urgency": t.urgency, "sealed": t.sealed})
+    _event(
+        session,
+        t,
+        EventKind.create,
+        principal,
+        f"登记来电:{t.summary}",
+        at=now,
+        to_status=Status.new,
+        data={"channel": t.channel, "urgency": t.urgency, "sealed": t.sealed},
+    )
     record_event(session, "ticket.created", t.branch_id, _event_data(t))
     session.flush()
     return t
 
 
-OUTBOX_EVENTS = {Action.refer: "ticket.referred", Action.escalate: "ticket.escalated",
-                 Action.resolve: "ticket.resolved", Action.close: "ticket.closed"}
+OUTBOX_EVENTS = {
+    Action.refer: "ticket.referred",
+    Action.escalate: "ticket.escalated",
+    Action.resolve: "ticket.resolved",
+    Action.close: "ticket.closed",
+}
 
 
 def _event_data(t: Ticket, **extra: Any) -> dict[str, Any]:
     """What partners learn of a ticket: ids and codes, never the caller or the story."""
-    return {"ticket_id": t.id, "number": t.number, "status": t.status, "category": t.category,
-            "urgency": t.urgency, "sealed": t.sealed, "escalation_level": t.escalation_level, **extra}
+    return {
+        "ticket_id": t.id,
+        "number": t.number,
+        "status": t.status,
+        "category": t.category,
+        "urgency": t.urgency,
+        "sealed": t.sealed,
+        "escalation_level": t.escalation_level,
+        **extra,
+    }
 
 
 # ---------------------------------------------------------------- reading
@@ -216,17 +278,38 @@ def to_public(t: Ticket, now: datetime | None = None) -> s.TicketPublic:
     now = now or utcnow()
     due = _next_due(t)
     return s.TicketPublic(
-        id=t.id, number=t.number, channel=t.channel, caller_name=t.caller_name_masked,
-        caller_phone=t.caller_phone_masked, branch_id=t.location_branch_id, owner_branch_id=t.branch_id,
-        category=t.category, urgency=t.urgency, summary=t.summary, description=t.description, sealed=t.sealed,
-        status=t.status, version=t.version, first_responder_id=t.first_responder_id, assignee_id=t.assignee_id,
-        linked_to_id=t.linked_to_id, escalation_level=t.escalation_level,
-        first_response_due_at=t.first_response_due_at, resolution_due_at=t.resolution_due_at,
-        first_responded_at=t.first_responded_at, replied_at=t.replied_at, resolved_at=t.resolved_at,
-        closed_at=t.closed_at, callback_at=t.callback_at, callback_reached=t.callback_reached,
-        satisfaction=t.satisfaction, due_at=due,
+        id=t.id,
+        number=t.number,
+        channel=t.channel,
+        caller_name=t.caller_name_masked,
+        caller_phone=t.caller_phone_masked,
+        branch_id=t.location_branch_id,
+        owner_branch_id=t.branch_id,
+        category=t.category,
+        urgency=t.urgency,
+        summary=t.summary,
+        description=t.description,
+        sealed=t.sealed,
+        status=t.status,
+        version=t.version,
+        first_responder_id=t.first_responder_id,
+        assignee_id=t.assignee_id,
+        linked_to_id=t.linked_to_id,
+        escalation_level=t.escalation_level,
+        first_response_due_at=t.first_response_due_at,
+        resolution_due_at=t.resolution_due_at,
+        first_responded_at=t.first_responded_at,
+        replied_at=t.replied_at,
+        resolved_at=t.resolved_at,
+        closed_at=t.closed_at,
+        callback_at=t.callback_at,
+        callback_reached=t.callback_reached,
+        satisfaction=t.satisfaction,
+        due_at=due,
         seconds_left=int((due - now).total_seconds()) if due else None,
-        overdue=due is not None and due < now, created_at=t.created_at, updated_at=t.updated_at,
+        overdue=due is not None and due < now,
+        created_at=t.created_at,
+        updated_at=t.updated_at,
     )
 
 
@@ -235,21 +318,41 @@ def possible_duplicates(session: Session, principal: Principal, t: Ticket) -> li
     if not t.caller_phone_hash:
         return []
     # Mid-rotation the other tickets may hold the phone's hash under the old key or the new one.
-    hashes = blind_indexes(decrypt_field(t.caller_phone_enc), PHONE_INDEX) if rotating() and t.caller_phone_enc \
+    hashes = (
+        blind_indexes(decrypt_field(t.caller_phone_enc), PHONE_INDEX)
+        if rotating() and t.caller_phone_enc
         else [t.caller_phone_hash]
-    stmt = scoped(select(Ticket), principal).where(
-        Ticket.caller_phone_hash.in_(hashes), Ticket.id != t.id,
-        Ticket.created_at >= t.created_at - DUPLICATE_WINDOW, Ticket.created_at <= t.created_at + DUPLICATE_WINDOW,
-    ).order_by(Ticket.created_at.desc()).limit(10)
-    return [s.DuplicatePublic(id=o.id, number=o.number, status=o.status, category=o.category,
-                              created_at=o.created_at, summary=o.summary)
-            for o in session.exec(stmt) if o.id != t.linked_to_id and o.linked_to_id != t.id]
+    )
+    stmt = (
+        scoped(select(Ticket), principal)
+        .where(
+            Ticket.caller_phone_hash.in_(hashes),
+            Ticket.id != t.id,
+            Ticket.created_at >= t.created_at - DUPLICATE_WINDOW,
+            Ticket.created_at <= t.created_at + DUPLICATE_WINDOW,
+        )
+        .order_by(Ticket.created_at.desc())
+        .limit(10)
+    )
+    return [
+        s.DuplicatePublic(
+            id=o.id,
+            number=o.number,
+            status=o.status,
+            category=o.category,
+            created_at=o.created_at,
+            summary=o.summary,
+        )
+        for o in session.exec(stmt)
+        if o.id != t.linked_to_id and o.linked_to_id != t.id
+    ]
 
 
 def detail(session: Session, principal: Principal, t: Ticket, now: datetime | None = None) -> s.TicketDetail:
     now = now or utcnow()
-    events = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
-                          .order_by(TicketEvent.at, TicketEvent.id)).all()
+    events = session.exec(
+        select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.at, TicketEvent.id)
+    ).all()
     return s.TicketDetail(
         **to_public(t, now).model_dump(),
         events=[s.TicketEventPublic.model_validate(e) for e in events],
@@ -261,8 +364,10 @@ def detail(session: Session, principal: Principal, t: Ticket, now: datetime | No
 def overdue_condition(now: datetime):
     return sa.and_(
         Ticket.status.in_([x.value for x in OPEN_STATUSES]),
-        sa.or_(sa.and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
-               Ticket.resolution_due_at < now),
+        sa.or_(
+            sa.and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
+            Ticket.resolution_due_at < now,
+        ),
     )
 
 
@@ -271,30 +376,48 @@ def created_between(stmt: Any, created_from: date | None, created_to: date | Non
     if created_from is not None:
         stmt = stmt.where(Ticket.created_at >= datetime.combine(created_from, time(0), tzinfo=CHINA_TZ))
     if created_to is not None:
-        stmt = stmt.where(Ticket.created_at < datetime.combine(created_to + timedelta(days=1), time(0),
-                                                               tzinfo=CHINA_TZ))
+        stmt = stmt.where(
+            Ticket.created_at < datetime.combine(created_to + timedelta(days=1), time(0), tzinfo=CHINA_TZ)
+        )
     return stmt
 
 
 def reveal_caller(session: Session, principal: Principal, t: Ticket) -> s.CallerPublic:
     audit.record_reveal(session, principal, t, ["caller_name", "caller_phone"])
-    return s.CallerPublic(caller_name=decrypt_field(t.caller_name_enc) if t.caller_name_enc else None,
-                          caller_phone=decrypt_field(t.caller_phone_enc) if t.caller_phone_enc else None)
+    return s.CallerPublic(
+        caller_name=decrypt_field(t.caller_name_enc) if t.caller_name_enc else None,
+        caller_phone=decrypt_field(t.caller_phone_enc) if t.caller_phone_enc else None,
+    )
 
 
 # ---------------------------------------------------------------- steps
 
 BODIES: dict[Action, type[BaseModel]] = {
-    Action.assign: s.AssignBody, Action.accept: s.EmptyBody, Action.refer: s.ReferBody,
-    Action.referral_answer: s.NoteBody, Action.note: s.TextBody, Action.mediation: s.TextBody,
-    Action.counselling: s.TextBody, Action.reply: s.ReplyBody, Action.resolve: s.ResolveBody,
-    Action.callback: s.CallbackBody, Action.close: s.EmptyBody, Action.reopen: s.ReasonBody,
-    Action.escalate: s.ReasonBody, Action.link: s.LinkBody,
+    Action.assign: s.AssignBody,
+    Action.accept: s.EmptyBody,
+    Action.refer: s.ReferBody,
+    Action.referral_answer: s.NoteBody,
+    Action.note: s.TextBody,
+    Action.mediation: s.TextBody,
+    Action.counselling: s.TextBody,
+    Action.reply: s.ReplyBody,
+    Action.resolve: s.ResolveBody,
+    Action.callback: s.CallbackBody,
+    Action.close: s.EmptyBody,
+    Action.reopen: s.ReasonBody,
+    Action.escalate: s.ReasonBody,
+    Action.link: s.LinkBody,
 }
 
 
-def perform(session: Session, principal: Principal, t: Ticket, action: Action, body: BaseModel,
-            now: datetime | None = None) -> Ticket:
+def perform(
+    session: Session,
+    principal: Principal,
+    t: Ticket,
+    action: Action,
+    body: BaseModel,
+    now: datetime | None = None,
+) -> Ticket:
     """Apply one step: check the state table and the guards, change the ticket, append to its timeline."""
     now = now or utcnow()
     sources, target = TRANSITIONS[action]
@@ -313,24 +436,42 @@ def perform(session: Session, principal: Principal, t: Ticket, action: Action, b
     t.version += 1
     t.updated_at = now
     session.add(t)
-    _event(session, t, EventKind(action.value), principal, text, at=now, from_status=before,
-           to_status=t.status if t.status != before else None, **extra)
+    _event(
+        session,
+        t,
+        EventKind(action.value),
+        principal,
+        text,
+        at=now,
+        from_status=before,
+        to_status=t.status if t.status != before else None,
+        **extra,
+    )
     if action in OUTBOX_EVENTS:
-        record_event(session, OUTBOX_EVENTS[action], t.branch_id,
-                     _event_data(t, referral_to=extra["referral_to"]) if action == Action.refer else _event_data(t))
+        record_event(
+            session,
+            OUTBOX_EVENTS[action],
+            t.branch_id,
+            _event_data(t, referral_to=extra["referral_to"]) if action == Action.refer else _event_data(t),
+        )
     session.flush()
     return t
 
 
-def _apply(session: Session, principal: Principal, t: Ticket, action: Action, body: Any,
-           now: datetime) -> tuple[str, dict[str, Any]]:
+def _apply(
+    session: Session, principal: Principal, t: Ticket, action: Action, body: Any, now: datetime
+) -> tuple[str, dict[str, Any]]:
     if action == Action.assign:
         branch = get_scoped(session, Branch, body.branch_id, principal)
         assignee = None
         if body.assignee_id is not None:
             assignee = session.get(User, body.assignee_id)
-            if (assignee is None or not assignee.is_active or assignee.branch_id != branch.id
-                    or "tickets:write" not in permissions_for(assignee.role)):
+            if (
+                assignee is None
+                or not assignee.is_active
+                or assignee.branch_id != branch.id
+                or "tickets:write" not in permissions_for(assignee.role)
+            ):
                 raise ValidationFailed("assignee_id", f"承办人须是「{branch.name}」可办理工单的在岗人员")
         elif t.sealed:
             raise ValidationFailed("assignee_id", "保密工单须指定具体承办人,不能只分派到组织")
@@ -361,7 +502,8 @@ def _apply(session: Session, principal: Principal, t: Ticket, action: Action, bo
         t.satisfaction = body.satisfaction
         outcome = _label("satisfaction", body.satisfaction) if body.reached else "未联系上"
         return f"回访:{outcome}" + (f"。{body.note}" if body.note else ""), {
-            "data": {"reached": body.reached, "satisfaction": body.satisfaction}}
+            "data": {"reached": body.reached, "satisfaction": body.satisfaction}
+        }
     if action == Action.close:
         t.closed_at = now
         return "关闭", {}
@@ -385,7 +527,8 @@ def _apply(session: Session, principal: Principal, t: Ticket, action: Action, bo
             raise ValidationFailed("ticket_id", "不能关联工单自身")
         t.linked_to_id = other.id
         return f"关联重复来电 {other.number}" + (f":{body.note}" if body.note else ""), {
-            "data": {"ticket_id": other.id}}
+            "data": {"ticket_id": other.id}
+        }
     raise AssertionError(action)
 
 
@@ -404,17 +547,26 @@ def _label(dictionary: str, value: Any) -> str:
 # ---------------------------------------------------------------- the SLA sweep
 
 
-def escalate_overdue(session: Session, now: datetime | None = None, limit: int | None = None) -> tuple[int, int]:
+def escalate_overdue(
+    session: Session, now: datetime | None = None, limit: int | None = None
+) -> tuple[int, int]:
     """Move each newly overdue open ticket one level up and say why; a breach already escalated is left alone.
 
     Answers (tickets moved up, tickets looked at); `limit` bounds one transaction's work.
     """
     now = now or utcnow()
-    first_breach = sa.and_(Ticket.first_responded_at.is_(None), Ticket.first_response_escalated.is_(False),
-                           Ticket.first_response_due_at < now)
+    first_breach = sa.and_(
+        Ticket.first_responded_at.is_(None),
+        Ticket.first_response_escalated.is_(False),
+        Ticket.first_response_due_at < now,
+    )
     resolution_breach = sa.and_(Ticket.resolution_escalated.is_(False), Ticket.resolution_due_at < now)
-    stmt = (select(Ticket).where(Ticket.status.in_([x.value for x in OPEN_STATUSES]),
-                                 sa.or_(first_breach, resolution_breach)).order_by(Ticket.id).limit(limit))
+    stmt = (
+        select(Ticket)
+        .where(Ticket.status.in_([x.value for x in OPEN_STATUSES]), sa.or_(first_breach, resolution_breach))
+        .order_by(Ticket.id)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     moved = 0
@@ -470,11 +622,16 @@ def sla_sweep(db: Database) -> int:
 
 def sla_settings(session: Session) -> s.SlaSettings:
     rules = load_rules(session)
-    return s.SlaSettings(items=[
-        s.SlaRulePublic(urgency=u, first_response=s.DeadlineIn(amount=r.first_response.amount,
-                                                               unit=r.first_response.unit),
-                        resolution=s.DeadlineIn(amount=r.resolution.amount, unit=r.resolution.unit))
-        for u, r in rules.items()])
+    return s.SlaSettings(
+        items=[
+            s.SlaRulePublic(
+                urgency=u,
+                first_response=s.DeadlineIn(amount=r.first_response.amount, unit=r.first_response.unit),
+                resolution=s.DeadlineIn(amount=r.resolution.amount, unit=r.resolution.unit),
+            )
+            for u, r in rules.items()
+        ]
+    )
 
 
 def update_sla(session: Session, principal: Principal, data: s.SlaUpdate) -> s.SlaSettings:
@@ -485,12 +642,17 @@ def update_sla(session: Session, principal: Principal, data: s.SlaUpdate) -> s.S
         seen.add(item.urgency)
         if item.first_response.unit == "hours" and item.first_response.amount > 24 * 30:
             raise ValidationFailed(["items", str(i), "first_response", "amount"], "首次响应时限过长")
-        row = session.get(TicketSla, item.urgency.value) or TicketSla(urgency=item.urgency.value,
-                                                                       first_response_amount=0,
-                                                                       first_response_unit="hours",
-                                                                       resolution_amount=0,
-                                                                       resolution_unit="hours")
-        row.first_response_amount, row.first_response_unit = item.first_response.amount, item.first_response.unit
+        row = session.get(TicketSla, item.urgency.value) or TicketSla(
+            urgency=item.urgency.value,
+            first_response_amount=0,
+            first_response_unit="hours",
+            resolution_amount=0,
+            resolution_unit="hours",
+        )
+        row.first_response_amount, row.first_response_unit = (
+            item.first_response.amount,
+            item.first_response.unit,
+        )
         row.resolution_amount, row.resolution_unit = item.resolution.amount, item.resolution.unit
         row.updated_at, row.updated_by = utcnow(), principal.name
         session.add(row)
@@ -507,16 +669,22 @@ def calendar_year(session: Session, year: int) -> s.CalendarYear:
     days = []
     for day in sorted({*state_holidays, *swapped, *overrides}):
         source = "local" if day in overrides else "state"
-        days.append(s.CalendarDayPublic(day=day, kind="workday" if cal.is_working_day(day) else "holiday",
-                                        source=source, note=""))
-    rows = session.exec(select(CalendarDay).where(CalendarDay.day >= date(year, 1, 1),
-                                                  CalendarDay.day <= date(year, 12, 31))
-                        .order_by(CalendarDay.day)).all()
+        days.append(
+            s.CalendarDayPublic(
+                day=day, kind="workday" if cal.is_working_day(day) else "holiday", source=source, note=""
+            )
+        )
+    rows = session.exec(
+        select(CalendarDay)
+        .where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+        .order_by(CalendarDay.day)
+    ).all()
     notes = {r.day: r.note for r in rows}
     for d in days:
         d.note = notes.get(d.day, "")
-    return s.CalendarYear(year=year, days=days,
-                          overrides=[s.CalendarOverridePublic.model_validate(r) for r in rows])
+    return s.CalendarYear(
+        year=year, days=days, overrides=[s.CalendarOverridePublic.model_validate(r) for r in rows]
+    )
 
 
 def set_calendar_day(session: Session, principal: Principal, day: date, data: s.CalendarDayIn) -> CalendarDay:
@@ -541,12 +709,21 @@ def remove_calendar_day(session: Session, day: date) -> None:
 
 
 def _rate(numerator: int, denominator: int) -> s.RateFigure:
-    return s.RateFigure(numerator=numerator, denominator=denominator,
-                        rate=round(numerator / denominator, 4) if denominator else None)
+    return s.RateFigure(
+        numerator=numerator,
+        denominator=denominator,
+        rate=round(numerator / denominator, 4) if denominator else None,
+    )
 
 
-def ticket_stats(session: Session, principal: Principal, period_from: date | None, period_to: date | None,
-                 under: int | None = None, now: datetime | None = None) -> s.TicketStats:
+def ticket_stats(
+    session: Session,
+    principal: Principal,
+    period_from: date | None,
+    period_to: date | None,
+    under: int | None = None,
+    now: datetime | None = None,
+) -> s.TicketStats:
     """Figures for the caller's subtree, counted from the ticket rows created in the period (China dates)."""
     now = now or utcnow()
     today = now.astimezone(CHINA_TZ).date()
@@ -564,8 +741,11 @@ def ticket_stats(session: Session, principal: Principal, period_from: date | Non
         narrowed = subtree_filter(Ticket, root.id, root.depth)
 
     def base(*columns: Any) -> Any:
-        stmt = scoped(sa.select(*columns).select_from(Ticket.__table__).execution_options(ticket_figures=True),
-                      principal, Ticket)
+        stmt = scoped(
+            sa.select(*columns).select_from(Ticket.__table__).execution_options(ticket_figures=True),
+            principal,
+            Ticket,
+        )
         stmt = stmt.where(Ticket.created_at >= start, Ticket.created_at < end)
         return stmt if narrowed is None else stmt.where(narrowed)
 
@@ -580,19 +760,27 @@ def ticket_stats(session: Session, principal: Principal, period_from: date | Non
 
     open_values = [x.value for x in OPEN_STATUSES]
     fr_done = Ticket.first_responded_at.is_not(None)
-    row = session.execute(base(
-        sa.func.count(),
-        flag(sa.or_(fr_done, Ticket.first_response_due_at < now)),
-        flag(sa.and_(fr_done, Ticket.first_responded_at <= Ticket.first_response_due_at)),
-        flag(sa.or_(Ticket.resolved_on_time.is_not(None),
-                    sa.and_(Ticket.status.in_(open_values), Ticket.resolution_due_at < now))),
-        flag(Ticket.resolved_on_time.is_(True)),
-        flag(Ticket.replied_at.is_not(None)),
-        flag(overdue_condition(now)),
-        flag(Ticket.sealed.is_(True)),
-        flag(sa.and_(Ticket.callback_at.is_not(None), Ticket.callback_reached.is_(False))),
-    )).one()
-    total, fr_due, fr_ok, res_due, res_ok, replied, overdue_open, sealed, not_reached = (int(v or 0) for v in row)
+    row = session.execute(
+        base(
+            sa.func.count(),
+            flag(sa.or_(fr_done, Ticket.first_response_due_at < now)),
+            flag(sa.and_(fr_done, Ticket.first_responded_at <= Ticket.first_response_due_at)),
+            flag(
+                sa.or_(
+                    Ticket.resolved_on_time.is_not(None),
+                    sa.and_(Ticket.status.in_(open_values), Ticket.resolution_due_at < now),
+                )
+            ),
+            flag(Ticket.resolved_on_time.is_(True)),
+            flag(Ticket.replied_at.is_not(None)),
+            flag(overdue_condition(now)),
+            flag(Ticket.sealed.is_(True)),
+            flag(sa.and_(Ticket.callback_at.is_not(None), Ticket.callback_reached.is_(False))),
+        )
+    ).one()
+    total, fr_due, fr_ok, res_due, res_ok, replied, overdue_open, sealed, not_reached = (
+        int(v or 0) for v in row
+    )
 
     satisfaction = grouped(Ticket.satisfaction, [x.value for x in Satisfaction] + ["None"])
     satisfaction.pop("None", None)
@@ -602,17 +790,24 @@ def ticket_stats(session: Session, principal: Principal, period_from: date | Non
     referrals = dict.fromkeys([x.value for x in ReferralTarget], 0)
     ids = base(Ticket.id).subquery()
     for target, n in session.execute(
-            sa.select(TicketEvent.referral_to, sa.func.count())
-            .where(TicketEvent.kind == EventKind.refer.value, TicketEvent.ticket_id.in_(sa.select(ids.c.id)))
-            .group_by(TicketEvent.referral_to)):
+        sa.select(TicketEvent.referral_to, sa.func.count())
+        .where(TicketEvent.kind == EventKind.refer.value, TicketEvent.ticket_id.in_(sa.select(ids.c.id)))
+        .group_by(TicketEvent.referral_to)
+    ):
         referrals[str(target)] = n
 
-    durations = [(r - c).total_seconds() for c, r in session.execute(
-        base(Ticket.created_at, Ticket.resolved_at).where(Ticket.resolved_at.is_not(None)))]
+    durations = [
+        (r - c).total_seconds()
+        for c, r in session.execute(
+            base(Ticket.created_at, Ticket.resolved_at).where(Ticket.resolved_at.is_not(None))
+        )
+    ]
     average = round(sum(durations) / len(durations) / 3600, 1) if durations else None
 
     return s.TicketStats(
-        period_from=period_from, period_to=period_to, total=total,
+        period_from=period_from,
+        period_to=period_to,
+        total=total,
         by_category=grouped(Ticket.category, [x.value for x in Category]),
         by_channel=grouped(Ticket.channel, [x.value for x in Channel]),
         by_urgency=grouped(Ticket.urgency, [x.value for x in Urgency]),

@@ -98,13 +98,16 @@ def load_rules(session: Session) -> dict[Urgency, SlaRule]:
             urgency = Urgency(row.urgency)
         except ValueError:
             continue
-        rules[urgency] = SlaRule(Deadline(row.first_response_amount, SlaUnit(row.first_response_unit)),
-                                 Deadline(row.resolution_amount, SlaUnit(row.resolution_unit)))
+        rules[urgency] = SlaRule(
+            Deadline(row.first_response_amount, SlaUnit(row.first_response_unit)),
+            Deadline(row.resolution_amount, SlaUnit(row.resolution_unit)),
+        )
     return rules
 
 
-def deadlines(session: Session, urgency: Urgency, start: datetime,
-              calendar: WorkCalendar | None = None) -> tuple[datetime, datetime]:
+def deadlines(
+    session: Session, urgency: Urgency, start: datetime, calendar: WorkCalendar | None = None
+) -> tuple[datetime, datetime]:
     """(first response due, resolution due) for a ticket whose clock starts at `start`."""
     rule = load_rules(session)[urgency]
     calendar = calendar or WorkCalendar.load(session)

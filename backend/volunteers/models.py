@@ -78,7 +78,10 @@ class ServiceRecord(BranchScoped, Timestamped, table=True):
 
     __tablename__ = "service_record"
     __label__ = "志愿服务记录"
-    __table_args__ = (*scope_indexes("service_record", soft_delete=True), *scope_indexes("service_record", "served_on", soft_delete=True))
+    __table_args__ = (
+        *scope_indexes("service_record", soft_delete=True),
+        *scope_indexes("service_record", "served_on", soft_delete=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     volunteer_id: int = Field(foreign_key="volunteer.id", index=True)
@@ -88,7 +91,9 @@ class ServiceRecord(BranchScoped, Timestamped, table=True):
     target_group: TargetGroup = Field(sa_type=sa.String(32))
     activity_id: int | None = Field(default=None, foreign_key="activity.id")
     note: str | None = Field(default=None, max_length=500)
-    status: ServiceRecordStatus = Field(default=ServiceRecordStatus.pending, sa_type=sa.String(32), index=True)
+    status: ServiceRecordStatus = Field(
+        default=ServiceRecordStatus.pending, sa_type=sa.String(32), index=True
+    )
     reported_by: str | None = Field(default=None, max_length=64)
     reported_by_name: str | None = Field(default=None, max_length=100)
     decided_by: str | None = Field(default=None, max_length=64)

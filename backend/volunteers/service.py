@@ -72,27 +72,42 @@ def _place_like(record, owner) -> None:
 
 
 def team_statement(stmt):
-    volunteers = (sa.select(sa.func.count()).where(Volunteer.team_id == VolunteerTeam.id,
-                                                  Volunteer.deleted_at.is_(None),
-                                                  Volunteer.status == VolunteerStatus.active.value)
-                  .scalar_subquery())
-    hours = (sa.select(sa.func.coalesce(sa.func.sum(ServiceRecord.hours), 0))
-             .where(ServiceRecord.team_id == VolunteerTeam.id, ServiceRecord.deleted_at.is_(None),
-                    ServiceRecord.status == APPROVED).scalar_subquery())
+    volunteers = (
+        sa.select(sa.func.count())
+        .where(
+            Volunteer.team_id == VolunteerTeam.id,
+            Volunteer.deleted_at.is_(None),
+            Volunteer.status == VolunteerStatus.active.value,
+        )
+        .scalar_subquery()
+    )
+    hours = (
+        sa.select(sa.func.coalesce(sa.func.sum(ServiceRecord.hours), 0))
+        .where(
+            ServiceRecord.team_id == VolunteerTeam.id,
+            ServiceRecord.deleted_at.is_(None),
+            ServiceRecord.status == APPROVED,
+        )
+        .scalar_subquery()
+    )
     branch_name = sa.select(Branch.name).where(Branch.id == VolunteerTeam.branch_id).scalar_subquery()
-    return stmt.add_columns(branch_name.label("branch_name"), volunteers.label("volunteers"),
-                            hours.label("approved_hours"))
+    return stmt.add_columns(
+        branch_name.label("branch_name"), volunteers.label("volunteers"), hours.label("approved_hours")
+    )
 
 
 def team_row(row) -> TeamPublic:
     team, branch_name, volunteers, hours = row
     fields = {name: getattr(team, name) for name in TeamPublic.model_fields if hasattr(team, name)}
-    return TeamPublic(**fields | {"branch_name": branch_name, "volunteers": volunteers or 0},
-                      approved_hours=_hours(hours))
+    return TeamPublic(
+        **fields | {"branch_name": branch_name, "volunteers": volunteers or 0}, approved_hours=_hours(hours)
+    )
 
 
 def team_detail(session: Session, team: VolunteerTeam) -> TeamPublic:
-    return team_row(session.execute(team_statement(select(VolunteerTeam).where(VolunteerTeam.id == team.id))).one())
+    return team_row(
+        session.execute(team_statement(select(VolunteerTeam).where(VolunteerTeam.id == team.id))).one()
+    )
 
 
 def create_team(session: Session, principal: Principal, data: TeamCreate) -> VolunteerTeam:
@@ -105,7 +120,9 @@ def create_team(session: Session, principal: Principal, data: TeamCreate) -> Vol
     return team
 
 
-def update_team(session: Session, principal: Principal, team: VolunteerTeam, data: TeamUpdate) -> VolunteerTeam:
+def update_team(
+    session: Session, principal: Principal, team: VolunteerTeam, data: TeamUpdate
+) -> VolunteerTeam:
     changes = data.model_dump(exclude_unset=True)
     _required(changes, "name", "type", "leader_name")
     if changes.get("leader_user_id") is not None:
@@ -118,8 +135,13 @@ def update_team(session: Session, principal: Principal, team: VolunteerTeam, dat
 
 
 def delete_team(session: Session, team: VolunteerTeam) -> None:
-    active = session.exec(select(Volunteer.id).where(Volunteer.team_id == team.id, Volunteer.deleted_at.is_(None),
-                                                     Volunteer.status != VolunteerStatus.left.value)).first()
+    active = session.exec(
+        select(Volunteer.id).where(
+            Volunteer.team_id == team.id,
+            Volunteer.deleted_at.is_(None),
+            Volunteer.status != VolunteerStatus.left.value,
+        )
+    ).first()
     if active is not None:
         raise Conflict("队伍里还有志愿者,请先把他们调出或标记为已退出")
     team.deleted_at = utcnow()
@@ -134,20 +156,33 @@ def volunteer_statement(stmt):
     return stmt.add_columns(team_name.label("team_name"))
 
 
-def volunteer_public(principal: Principal, volunteer: Volunteer, team_name: str | None = None) -> VolunteerPublic:
+def volunteer_public(
+    principal: Principal, volunteer: Volunteer, team_name: str | None = None
+) -> VolunteerPublic:
     masked = bool(volunteer.phone) and not principal.can("pii:read")
     return VolunteerPublic(
-        id=volunteer.id, team_id=volunteer.team_id, team_name=team_name, branch_id=volunteer.branch_id,
-        name=volunteer.name, phone=mask_phone(volunteer.phone) if masked else volunteer.phone, phone_masked=masked,
-        skills=volunteer.skills or [], joined_on=volunteer.joined_on, status=volunteer.status,
-        created_at=volunteer.created_at, updated_at=volunteer.updated_at)
+        id=volunteer.id,
+        team_id=volunteer.team_id,
+        team_name=team_name,
+        branch_id=volunteer.branch_id,
+        name=volunteer.name,
+        phone=mask_phone(volunteer.phone) if masked else volunteer.phone,
+        phone_masked=masked,
+        skills=volunteer.skills or [],
+        joined_on=volunteer.joined_on,
+        status=volunteer.status,
+        created_at=volunteer.created_at,
+        updated_at=volunteer.updated_at,
+    )
 
 
 def volunteer_converter(principal: Principal):
     return lambda row: volunteer_public(principal, row[0], row[1])
 
 
-def _team_in_scope(session: Session, principal: Principal, team_id: int, field: str = "team_id") -> VolunteerTeam:
+def _team_in_scope(
+    session: Session, principal: Principal, team_id: int, field: str = "team_id"
+) -> VolunteerTeam:
     try:
         return get_scoped(session, VolunteerTeam, team_id, principal)
     except NotFound:
@@ -156,9 +191,11 @@ def _team_in_scope(session: Session, principal: Principal, team_id: int, field: 
 
 def create_volunteer(session: Session, principal: Principal, data: VolunteerCreate) -> Volunteer:
     team = _team_in_scope(session, principal, data.team_id)
-    volunteer = Volunteer(**data.model_dump(exclude={"joined_on", "skills"}),
-                          skills=[s.strip() for s in data.skills if s.strip()],
-                          joined_on=data.joined_on or today_in_china())
+    volunteer = Volunteer(
+        **data.model_dump(exclude={"joined_on", "skills"}),
+        skills=[s.strip() for s in data.skills if s.strip()],
+        joined_on=data.joined_on or today_in_china(),
+    )
     _place_like(volunteer, team)
     session.add(volunteer)
     session.flush()
@@ -184,19 +221,37 @@ def delete_volunteer(session: Session, volunteer: Volunteer) -> None:
 
 
 def record_statement(stmt):
-    volunteer_name = sa.select(Volunteer.name).where(Volunteer.id == ServiceRecord.volunteer_id).scalar_subquery()
-    team_name = sa.select(VolunteerTeam.name).where(VolunteerTeam.id == ServiceRecord.team_id).scalar_subquery()
+    volunteer_name = (
+        sa.select(Volunteer.name).where(Volunteer.id == ServiceRecord.volunteer_id).scalar_subquery()
+    )
+    team_name = (
+        sa.select(VolunteerTeam.name).where(VolunteerTeam.id == ServiceRecord.team_id).scalar_subquery()
+    )
     return stmt.add_columns(volunteer_name.label("volunteer_name"), team_name.label("team_name"))
 
 
-def record_public(record: ServiceRecord, volunteer_name: str | None = None,
-                  team_name: str | None = None) -> ServiceRecordPublic:
+def record_public(
+    record: ServiceRecord, volunteer_name: str | None = None, team_name: str | None = None
+) -> ServiceRecordPublic:
     return ServiceRecordPublic(
-        id=record.id, volunteer_id=record.volunteer_id, volunteer_name=volunteer_name, team_id=record.team_id,
-        team_name=team_name, branch_id=record.branch_id, date=record.served_on, hours=record.hours,
-        target_group=record.target_group, activity_id=record.activity_id, note=record.note, status=record.status,
-        reported_by_name=record.reported_by_name, decided_by_name=record.decided_by_name,
-        decided_at=record.decided_at, reject_reason=record.reject_reason, created_at=record.created_at)
+        id=record.id,
+        volunteer_id=record.volunteer_id,
+        volunteer_name=volunteer_name,
+        team_id=record.team_id,
+        team_name=team_name,
+        branch_id=record.branch_id,
+        date=record.served_on,
+        hours=record.hours,
+        target_group=record.target_group,
+        activity_id=record.activity_id,
+        note=record.note,
+        status=record.status,
+        reported_by_name=record.reported_by_name,
+        decided_by_name=record.decided_by_name,
+        decided_at=record.decided_at,
+        reject_reason=record.reject_reason,
+        created_at=record.created_at,
+    )
 
 
 def record_row(row) -> ServiceRecordPublic:
@@ -208,13 +263,17 @@ def record_detail(session: Session, record: ServiceRecord) -> ServiceRecordPubli
     return record_row(row)
 
 
-def _check_day(session: Session, volunteer_id: int, served_on: date, hours: Decimal,
-               exclude_id: int | None = None) -> None:
+def _check_day(
+    session: Session, volunteer_id: int, served_on: date, hours: Decimal, exclude_id: int | None = None
+) -> None:
     if served_on > today_in_china():
         raise ValidationFailed("date", "服务日期不能晚于今天")
     stmt = sa.select(sa.func.coalesce(sa.func.sum(ServiceRecord.hours), 0)).where(
-        ServiceRecord.volunteer_id == volunteer_id, ServiceRecord.served_on == served_on,
-        ServiceRecord.deleted_at.is_(None), ServiceRecord.status != ServiceRecordStatus.rejected.value)
+        ServiceRecord.volunteer_id == volunteer_id,
+        ServiceRecord.served_on == served_on,
+        ServiceRecord.deleted_at.is_(None),
+        ServiceRecord.status != ServiceRecordStatus.rejected.value,
+    )
     if exclude_id is not None:
         stmt = stmt.where(ServiceRecord.id != exclude_id)
     already = Decimal(str(session.execute(stmt).scalar_one()))
@@ -241,9 +300,17 @@ def create_record(session: Session, principal: Principal, data: ServiceRecordCre
     served_on = data.date or today_in_china()
     _check_day(session, volunteer.id, served_on, data.hours)
     _activity_in_scope(session, principal, data.activity_id)
-    record = ServiceRecord(volunteer_id=volunteer.id, team_id=volunteer.team_id, served_on=served_on,
-                           hours=data.hours, target_group=data.target_group, activity_id=data.activity_id,
-                           note=data.note, reported_by=principal.subject, reported_by_name=principal.name)
+    record = ServiceRecord(
+        volunteer_id=volunteer.id,
+        team_id=volunteer.team_id,
+        served_on=served_on,
+        hours=data.hours,
+        target_group=data.target_group,
+        activity_id=data.activity_id,
+        note=data.note,
+        reported_by=principal.subject,
+        reported_by_name=principal.name,
+    )
     _place_like(record, volunteer)
     session.add(record)
     session.flush()
@@ -252,11 +319,14 @@ def create_record(session: Session, principal: Principal, data: ServiceRecordCre
 
 def _pending(record: ServiceRecord, verb: str) -> None:
     if record.status != ServiceRecordStatus.pending:
-        raise InvalidTransition(f"只有待审核的服务记录才能{verb},这条已{_DONE_WORDS[record.status]}", allowed=[])
+        raise InvalidTransition(
+            f"只有待审核的服务记录才能{verb},这条已{_DONE_WORDS[record.status]}", allowed=[]
+        )
 
 
-def update_record(session: Session, principal: Principal, record: ServiceRecord,
-                  data: ServiceRecordUpdate) -> ServiceRecord:
+def update_record(
+    session: Session, principal: Principal, record: ServiceRecord, data: ServiceRecordUpdate
+) -> ServiceRecord:
     _pending(record, "修改")
     changes = data.model_dump(exclude_unset=True)
     _required(changes, "date", "hours", "target_group")
@@ -289,7 +359,9 @@ def _may_decide(session: Session, principal: Principal, record: ServiceRecord) -
         raise Forbidden("不能审核自己填报的服务时长,请由队长或其他干部审核")
 
 
-def approve(session: Session, principal: Principal, record: ServiceRecord, data: ApproveAction) -> ServiceRecord:
+def approve(
+    session: Session, principal: Principal, record: ServiceRecord, data: ApproveAction
+) -> ServiceRecord:
     _pending(record, "审核通过")
     _may_decide(session, principal, record)
     _decide(record, principal, ServiceRecordStatus.approved)
@@ -299,7 +371,9 @@ def approve(session: Session, principal: Principal, record: ServiceRecord, data:
     return record
 
 
-def reject(session: Session, principal: Principal, record: ServiceRecord, data: RejectAction) -> ServiceRecord:
+def reject(
+    session: Session, principal: Principal, record: ServiceRecord, data: RejectAction
+) -> ServiceRecord:
     _pending(record, "驳回")
     _may_decide(session, principal, record)
     _decide(record, principal, ServiceRecordStatus.rejected)
@@ -324,46 +398,88 @@ def _hours(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.1"))
 
 
-def stats(session: Session, principal: Principal, root: Branch, date_from: date, date_to: date) -> VolunteerStats:
+def stats(
+    session: Session, principal: Principal, root: Branch, date_from: date, date_to: date
+) -> VolunteerStats:
     depth = root.depth
     teams = scoped(select(VolunteerTeam.id), principal).where(getattr(VolunteerTeam, f"a{depth}") == root.id)
     volunteers = scoped(select(Volunteer.id), principal).where(
-        getattr(Volunteer, f"a{depth}") == root.id, Volunteer.status == VolunteerStatus.active.value)
+        getattr(Volunteer, f"a{depth}") == root.id, Volunteer.status == VolunteerStatus.active.value
+    )
     records = scoped(select(ServiceRecord), principal).where(
-        getattr(ServiceRecord, f"a{depth}") == root.id, ServiceRecord.served_on >= date_from,
-        ServiceRecord.served_on <= date_to)
-    totals = dict((s, (n, h)) for s, n, h in session.execute(
-        records.with_only_columns(ServiceRecord.status, sa.func.count(), sa.func.sum(ServiceRecord.hours))
-        .group_by(ServiceRecord.status)).all())
+        getattr(ServiceRecord, f"a{depth}") == root.id,
+        ServiceRecord.served_on >= date_from,
+        ServiceRecord.served_on <= date_to,
+    )
+    totals = dict(
+        (s, (n, h))
+        for s, n, h in session.execute(
+            records.with_only_columns(
+                ServiceRecord.status, sa.func.count(), sa.func.sum(ServiceRecord.hours)
+            ).group_by(ServiceRecord.status)
+        ).all()
+    )
     approved = records.where(ServiceRecord.status == APPROVED)
     by_team = session.execute(
         approved.join(VolunteerTeam, VolunteerTeam.id == ServiceRecord.team_id)
-        .with_only_columns(ServiceRecord.team_id, VolunteerTeam.name, VolunteerTeam.branch_id, sa.func.count(),
-                           sa.func.sum(ServiceRecord.hours))
+        .with_only_columns(
+            ServiceRecord.team_id,
+            VolunteerTeam.name,
+            VolunteerTeam.branch_id,
+            sa.func.count(),
+            sa.func.sum(ServiceRecord.hours),
+        )
         .group_by(ServiceRecord.team_id, VolunteerTeam.name, VolunteerTeam.branch_id)
-        .order_by(sa.func.sum(ServiceRecord.hours).desc(), ServiceRecord.team_id)).all()
+        .order_by(sa.func.sum(ServiceRecord.hours).desc(), ServiceRecord.team_id)
+    ).all()
     by_group = session.execute(
-        approved.with_only_columns(ServiceRecord.target_group, sa.func.count(), sa.func.sum(ServiceRecord.hours))
-        .group_by(ServiceRecord.target_group).order_by(ServiceRecord.target_group)).all()
+        approved.with_only_columns(
+            ServiceRecord.target_group, sa.func.count(), sa.func.sum(ServiceRecord.hours)
+        )
+        .group_by(ServiceRecord.target_group)
+        .order_by(ServiceRecord.target_group)
+    ).all()
     by_branch: list[BranchHours] = []
     if depth < 8:
         child_col = getattr(ServiceRecord, f"a{depth + 1}")
-        rows = session.execute(approved.with_only_columns(child_col, sa.func.sum(ServiceRecord.hours))
-                               .group_by(child_col)).all()
-        names = dict(session.execute(sa.select(Branch.id, Branch.name).where(
-            Branch.id.in_([r[0] for r in rows if r[0] is not None]))).all())
+        rows = session.execute(
+            approved.with_only_columns(child_col, sa.func.sum(ServiceRecord.hours)).group_by(child_col)
+        ).all()
+        names = dict(
+            session.execute(
+                sa.select(Branch.id, Branch.name).where(
+                    Branch.id.in_([r[0] for r in rows if r[0] is not None])
+                )
+            ).all()
+        )
         by_branch = sorted(
-            (BranchHours(branch_id=child or root.id, branch_name=names.get(child, "") if child else f"{root.name}(本级)",
-                         hours=_hours(h)) for child, h in rows),
-            key=lambda b: (-b.hours, b.branch_id))
+            (
+                BranchHours(
+                    branch_id=child or root.id,
+                    branch_name=names.get(child, "") if child else f"{root.name}(本级)",
+                    hours=_hours(h),
+                )
+                for child, h in rows
+            ),
+            key=lambda b: (-b.hours, b.branch_id),
+        )
     count = lambda stmt: session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()  # noqa: E731
     return VolunteerStats(
-        branch_id=root.id, branch_name=root.name, period=DateRange(date_from=date_from, date_to=date_to),
-        teams=count(teams), volunteers=count(volunteers),
-        approved_hours=_hours(totals.get(APPROVED, (0, 0))[1]), approved_records=totals.get(APPROVED, (0, 0))[0],
-        pending_hours=_hours(totals.get("pending", (0, 0))[1]), pending_records=totals.get("pending", (0, 0))[0],
-        by_team=[TeamHours(team_id=t, team_name=n, branch_id=b, records=c, hours=_hours(h))
-                 for t, n, b, c, h in by_team],
-        by_target_group=[TargetGroupHours(target_group=g, records=c, hours=_hours(h)) for g, c, h in by_group],
+        branch_id=root.id,
+        branch_name=root.name,
+        period=DateRange(date_from=date_from, date_to=date_to),
+        teams=count(teams),
+        volunteers=count(volunteers),
+        approved_hours=_hours(totals.get(APPROVED, (0, 0))[1]),
+        approved_records=totals.get(APPROVED, (0, 0))[0],
+        pending_hours=_hours(totals.get("pending", (0, 0))[1]),
+        pending_records=totals.get("pending", (0, 0))[0],
+        by_team=[
+            TeamHours(team_id=t, team_name=n, branch_id=b, records=c, hours=_hours(h))
+            for t, n, b, c, h in by_team
+        ],
+        by_target_group=[
+            TargetGroupHours(target_group=g, records=c, hours=_hours(h)) for g, c, h in by_group
+        ],
         by_branch=by_branch,
     )

@@ -27,11 +27,36 @@ const menuTexts = async (page) => (await page.locator('.el-menu-item').allInnerT
 
 describe('each demo role lands on its own home and sees only its own pages', () => {
   const cases = [
-    { user: 'county.admin', home: '/dashboard', sees: ['工作台', '组织与换届', '12338 维权', '用户管理', '审计日志'], hidden: [] },
-    { user: 'leader', home: '/dashboard', sees: ['工作台', '组织与换届', '活动台账'], hidden: ['12338 维权', '用户管理', '审计日志'] },
-    { user: 'hotline.operator', home: '/tickets', sees: ['12338 维权'], hidden: ['用户管理', '审计日志', '两癌筛查', '活动台账'] },
-    { user: 'township.cadre', home: '/dashboard', sees: ['工作台', '组织与换届', '12338 维权', '两癌筛查', '活动台账'], hidden: ['用户管理', '审计日志'] },
-    { user: 'township2.cadre', home: '/dashboard', sees: ['工作台', '12338 维权', '巾帼志愿'], hidden: ['用户管理', '审计日志'] },
+    {
+      user: 'county.admin',
+      home: '/dashboard',
+      sees: ['工作台', '组织与换届', '12338 维权', '用户管理', '审计日志'],
+      hidden: [],
+    },
+    {
+      user: 'leader',
+      home: '/dashboard',
+      sees: ['工作台', '组织与换届', '活动台账'],
+      hidden: ['12338 维权', '用户管理', '审计日志'],
+    },
+    {
+      user: 'hotline.operator',
+      home: '/tickets',
+      sees: ['12338 维权'],
+      hidden: ['用户管理', '审计日志', '两癌筛查', '活动台账'],
+    },
+    {
+      user: 'township.cadre',
+      home: '/dashboard',
+      sees: ['工作台', '组织与换届', '12338 维权', '两癌筛查', '活动台账'],
+      hidden: ['用户管理', '审计日志'],
+    },
+    {
+      user: 'township2.cadre',
+      home: '/dashboard',
+      sees: ['工作台', '12338 维权', '巾帼志愿'],
+      hidden: ['用户管理', '审计日志'],
+    },
   ]
   for (const c of cases) {
     test(`${c.user} → ${c.home}`, async () => {
@@ -88,15 +113,25 @@ describe('each demo role lands on its own home and sees only its own pages', () 
       const token = await apiToken(backend.base, 'leader')
       const overview = await apiGet(backend.base, token, '/reports/overview')
       await page.locator('[data-test=dash-branch]').filter({ hasText: overview.branch.name }).waitFor()
-      await page.locator('[data-test=tickets-total]').filter({ hasText: String(overview.tickets.total) }).waitFor()
+      await page
+        .locator('[data-test=tickets-total]')
+        .filter({ hasText: String(overview.tickets.total) })
+        .waitFor()
       assert.equal(await page.locator('[data-test=terms-overdue]').innerText(), String(overview.branches.terms_overdue))
-      assert.ok(await page.locator('canvas').count() >= 2, 'charts are drawn')
+      assert.ok((await page.locator('canvas').count()) >= 2, 'charts are drawn')
       const township = page.locator('.org-tree .el-tree-node__children .el-tree-node .node').first()
       const name = await township.getAttribute('data-name')
       await township.click()
       await page.locator('[data-test=dash-branch]').filter({ hasText: name }).waitFor()
-      const narrowed = await apiGet(backend.base, token, `/reports/overview?under=${await township.getAttribute('data-branch')}`)
-      await page.locator('[data-test=tickets-total]').filter({ hasText: String(narrowed.tickets.total) }).waitFor()
+      const narrowed = await apiGet(
+        backend.base,
+        token,
+        `/reports/overview?under=${await township.getAttribute('data-branch')}`,
+      )
+      await page
+        .locator('[data-test=tickets-total]')
+        .filter({ hasText: String(narrowed.tickets.total) })
+        .waitFor()
     } finally {
       await context.close()
     }
@@ -109,7 +144,10 @@ describe('each demo role lands on its own home and sees only its own pages', () 
       const token = await apiToken(backend.base, 'township.cadre')
       const all = await apiGet(backend.base, token, '/branches?limit=1')
       await page.goto(`${backend.base}/branches`)
-      await page.locator('[data-test=total]').filter({ hasText: `共 ${all.total} 条` }).waitFor()
+      await page
+        .locator('[data-test=total]')
+        .filter({ hasText: `共 ${all.total} 条` })
+        .waitFor()
       const county = await apiGet(backend.base, await apiToken(backend.base, 'county.admin'), '/branches?limit=1')
       assert.ok(all.total < county.total)
       // The tree's root is her own township.
@@ -142,12 +180,24 @@ describe('12338 tickets', () => {
     const cadreToken = await apiToken(backend.base, 'township.cadre')
     const township = (await apiGet(backend.base, cadreToken, '/auth/me')).branch.id
     const post = async (path, body) => {
-      const r = await fetch(`${backend.base}/api/v1${path}`, { method: 'POST', headers: { Authorization: `Bearer ${operator}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+      const r = await fetch(`${backend.base}/api/v1${path}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${operator}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      })
       const text = await r.text()
       assert.ok(r.ok, `${path}: ${r.status} ${text}`)
       return JSON.parse(text)
     }
-    const created = await post('/tickets', { channel: 'phone', caller_name: '李桂兰', caller_phone: '13812345678', branch_id: township, category: 'domestic_violence', urgency: 'urgent', summary: '丈夫酒后殴打,求助' })
+    const created = await post('/tickets', {
+      channel: 'phone',
+      caller_name: '李桂兰',
+      caller_phone: '13812345678',
+      branch_id: township,
+      category: 'domestic_violence',
+      urgency: 'urgent',
+      summary: '丈夫酒后殴打,求助',
+    })
     await post(`/tickets/${created.id}/actions/assign`, { branch_id: township })
 
     const { context, page } = await officePage()
@@ -184,8 +234,15 @@ describe('12338 tickets', () => {
 
       const stored = await apiGet(backend.base, cadreToken, `/tickets/${created.id}`)
       assert.equal(stored.status, 'resolved')
-      const audit = await apiGet(backend.base, await apiToken(backend.base, 'county.admin'), `/audit?action=reveal&limit=50`)
-      assert.ok(audit.items.some((a) => String(a.entity_id) === String(created.id)), 'the reveal of the caller is audited')
+      const audit = await apiGet(
+        backend.base,
+        await apiToken(backend.base, 'county.admin'),
+        `/audit?action=reveal&limit=50`,
+      )
+      assert.ok(
+        audit.items.some((a) => String(a.entity_id) === String(created.id)),
+        'the reveal of the caller is audited',
+      )
     } finally {
       await context.close()
     }
@@ -193,7 +250,8 @@ describe('12338 tickets', () => {
 })
 
 describe('phone forms for village reps', () => {
-  const phone = () => browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, locale: 'zh-CN' })
+  const phone = () =>
+    browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, locale: 'zh-CN' })
 
   async function fillActivity(page, title) {
     await page.goto(`${backend.base}/m`)
@@ -202,13 +260,17 @@ describe('phone forms for village reps', () => {
     await page.fill('input[name=title]', title)
     await page.fill('input[name=venue]', '村部妇女之家')
     await page.fill('input[name=participants]', '23')
-    await page.locator('[data-test=photo]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: pngBuffer() })
+    await page
+      .locator('[data-test=photo]')
+      .setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: pngBuffer() })
     await page.locator('.ph img').waitFor()
   }
 
   async function activitiesTitled(user, title) {
     const token = await apiToken(backend.base, user)
-    return (await apiGet(backend.base, token, `/activities?q=${encodeURIComponent(title)}&limit=50`)).items.filter((a) => a.title === title)
+    return (await apiGet(backend.base, token, `/activities?q=${encodeURIComponent(title)}&limit=50`)).items.filter(
+      (a) => a.title === title,
+    )
   }
 
   test('a village rep on a 375×667 phone reports an activity with a photo', async () => {
@@ -268,7 +330,11 @@ describe('phone forms for village reps', () => {
     try {
       await login(page, backend.base, 'village.rep')
       const token = await apiToken(backend.base, 'village.rep')
-      const open = await apiGet(backend.base, token, '/follow-ups?status=pending_notice&status=notified&status=rechecked&status=diagnosed&status=treated&limit=50')
+      const open = await apiGet(
+        backend.base,
+        token,
+        '/follow-ups?status=pending_notice&status=notified&status=rechecked&status=diagnosed&status=treated&limit=50',
+      )
       if (!open.items.length) return t.skip('the demo county gave her village no open follow-up')
       await page.goto(`${backend.base}/m/followups`)
       const first = page.locator('.m-list li a').first()
@@ -351,7 +417,10 @@ describe('work that crosses roles', () => {
       await office.locator('.el-table__row').filter({ hasText: note }).waitFor({ state: 'detached' })
       const token = await apiToken(backend.base, 'township.cadre')
       const approved = await apiGet(backend.base, token, '/service-records?status=approved&limit=200')
-      assert.ok(approved.items.some((r) => r.note === note), 'the record is approved')
+      assert.ok(
+        approved.items.some((r) => r.note === note),
+        'the record is approved',
+      )
     } finally {
       await context.close()
     }
@@ -391,9 +460,18 @@ describe('office lists and forms', () => {
       await cell.waitFor()
       assert.match(await cell.innerText(), /\*/)
       await page.locator('[data-test=reveal]').first().click()
-      await page.waitForFunction(() => /^\d{17}[\dX]$/.test(document.querySelector('[data-test=id-number]')?.textContent?.trim() ?? ''))
-      const audit = await apiGet(backend.base, await apiToken(backend.base, 'county.admin'), '/audit?action=reveal&limit=50')
-      assert.ok(audit.items.some((a) => a.entity && a.entity.toLowerCase().includes('woman')), 'the reveal is audited')
+      await page.waitForFunction(() =>
+        /^\d{17}[\dX]$/.test(document.querySelector('[data-test=id-number]')?.textContent?.trim() ?? ''),
+      )
+      const audit = await apiGet(
+        backend.base,
+        await apiToken(backend.base, 'county.admin'),
+        '/audit?action=reveal&limit=50',
+      )
+      assert.ok(
+        audit.items.some((a) => a.entity && a.entity.toLowerCase().includes('woman')),
+        'the reveal is audited',
+      )
     } finally {
       await context.close()
     }

@@ -25,13 +25,23 @@ function freePort() {
 
 export async function startBackend() {
   const dir = mkdtempSync(join(tmpdir(), 'halfsky-e2e-'))
-  const env = { ...process.env, DATABASE_URL: `sqlite:///${join(dir, 'halfsky.db')}`, HALFSKY_SPA_DIR: join(ROOT, 'frontend', 'dist'), MEDIA_DIR: join(dir, 'media') }
+  const env = {
+    ...process.env,
+    DATABASE_URL: `sqlite:///${join(dir, 'halfsky.db')}`,
+    HALFSKY_SPA_DIR: join(ROOT, 'frontend', 'dist'),
+    MEDIA_DIR: join(dir, 'media'),
+  }
   delete env.HALFSKY_ENV
-  if (!existsSync(join(ROOT, 'frontend', 'dist', 'index.html'))) throw new Error('frontend/dist 不存在:先运行 vite build')
+  if (!existsSync(join(ROOT, 'frontend', 'dist', 'index.html')))
+    throw new Error('frontend/dist 不存在:先运行 vite build')
   execFileSync(HALFSKY, ['migrate'], { env, cwd: ROOT, stdio: 'pipe' })
   execFileSync(HALFSKY, ['demo'], { env, cwd: ROOT, stdio: 'pipe' })
   const port = await freePort()
-  const proc = spawn(HALFSKY, ['serve', '--host', '127.0.0.1', '--port', String(port)], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(HALFSKY, ['serve', '--host', '127.0.0.1', '--port', String(port)], {
+    env,
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let log = ''
   proc.stdout.on('data', (d) => (log += d))
   proc.stderr.on('data', (d) => (log += d))
@@ -62,8 +72,16 @@ export async function startBrowser() {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   })
   return watchContentSecurityPolicy(browser)
 }
@@ -147,5 +165,10 @@ export function pngBuffer(size = 32, rgb = [200, 60, 80]) {
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) raw.set(rgb, y * (size * 3 + 1) + 1 + x * 3)
   }
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))])
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ])
 }

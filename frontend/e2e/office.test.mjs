@@ -28,7 +28,11 @@ after(async () => {
 })
 
 async function adminPage() {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 860 }, locale: 'zh-CN', acceptDownloads: true })
+  const context = await browser.newContext({
+    viewport: { width: 1366, height: 860 },
+    locale: 'zh-CN',
+    acceptDownloads: true,
+  })
   const page = await context.newPage()
   const failures = []
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`))
@@ -66,8 +70,13 @@ describe('office pages for the county admin', () => {
     try {
       await page.locator('.el-menu-item').first().waitFor()
       const menu = (await page.locator('.el-menu-item').allInnerTexts()).map((t) => t.trim())
-      for (const title of ['筛查计划', 'Excel 导入', '时限与日历']) assert.ok(menu.includes(title), `menu has ${title}: ${menu}`)
-      for (const [path, heading] of [['/imports', 'Excel 导入'], ['/screening-plans', '两癌筛查计划'], ['/settings', '工单时限与工作日']]) {
+      for (const title of ['筛查计划', 'Excel 导入', '时限与日历'])
+        assert.ok(menu.includes(title), `menu has ${title}: ${menu}`)
+      for (const [path, heading] of [
+        ['/imports', 'Excel 导入'],
+        ['/screening-plans', '两癌筛查计划'],
+        ['/settings', '工单时限与工作日'],
+      ]) {
         await page.goto(`${backend.base}${path}`)
         await page.locator('h2').filter({ hasText: heading }).waitFor()
         await page.waitForLoadState('networkidle')
@@ -115,14 +124,20 @@ describe('office pages for the county admin', () => {
       const row = page.locator('.el-table__row').filter({ hasText: '妇女名册-e2e.xlsx' }).first()
       await row.locator('[data-status=done]').waitFor({ timeout: 30000 })
       await row.getByText('1 行未导入').waitFor()
-      const [download] = await Promise.all([page.waitForEvent('download'), row.locator('[data-test=failed-rows]').click()])
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        row.locator('[data-test=failed-rows]').click(),
+      ])
       assert.match(download.suggestedFilename(), /未导入的行.*\.xlsx$/)
       const saved = join(work, 'failed.xlsx')
       await download.saveAs(saved)
       assert.equal(readFileSync(saved).subarray(0, 2).toString(), 'PK')
 
       const women = await apiGet(backend.base, token, `/women?q=${encodeURIComponent('导入测试')}`)
-      assert.deepEqual(women.items.map((w) => w.name), ['导入测试甲'])
+      assert.deepEqual(
+        women.items.map((w) => w.name),
+        ['导入测试甲'],
+      )
       assert.deepEqual(failures, [])
     } finally {
       await context.close()
@@ -141,7 +156,11 @@ describe('office pages for the county admin', () => {
       await dialog.locator('.el-form-item').filter({ hasText: '名称' }).locator('input').fill('2031 年两癌筛查(e2e)')
       await dialog.locator('[data-test=target-count] input').fill('1234')
       await dialog.locator('[data-test=dialog-submit]').click()
-      await page.locator('.el-table__row').filter({ hasText: '2031 年两癌筛查(e2e)' }).filter({ hasText: '1234' }).waitFor()
+      await page
+        .locator('.el-table__row')
+        .filter({ hasText: '2031 年两癌筛查(e2e)' })
+        .filter({ hasText: '1234' })
+        .waitFor()
       const plans = await apiGet(backend.base, token, '/screening-plans?year=2031')
       assert.equal(plans.items[0].target_count, 1234)
       assert.deepEqual(failures, [])
@@ -178,7 +197,8 @@ describe('office pages for the county admin', () => {
   test('a village is moved under another township', async () => {
     const townships = (await apiGet(backend.base, token, '/branches?kind=township&sort=code')).items
     const [from, to] = townships
-    const village = (await apiGet(backend.base, token, `/branches?kind=village&under=${from.id}&sort=-code&limit=1`)).items[0]
+    const village = (await apiGet(backend.base, token, `/branches?kind=village&under=${from.id}&sort=-code&limit=1`))
+      .items[0]
     const { context, page, failures } = await adminPage()
     try {
       await page.goto(`${backend.base}/branches`)

@@ -25,7 +25,14 @@ export async function throttledPage(context, network) {
   await cdp.send('Network.enable')
   await cdp.send('Network.setCacheDisabled', { cacheDisabled: false })
   await cdp.send('Network.emulateNetworkConditions', { offline: false, ...NETWORKS[network] })
-  const meter = { bytes: 0, requests: 0, reset() { this.bytes = 0; this.requests = 0 } }
+  const meter = {
+    bytes: 0,
+    requests: 0,
+    reset() {
+      this.bytes = 0
+      this.requests = 0
+    },
+  }
   cdp.on('Network.loadingFinished', (e) => {
     meter.bytes += e.encodedDataLength
     meter.requests += 1
@@ -52,7 +59,13 @@ export async function measurePhone(browser, base, network, username = 'village.r
   let swBytes = 0
   const swSizes = []
   context.on('requestfinished', (req) => {
-    if (req.serviceWorker()) swSizes.push(req.sizes().then((s) => (swBytes += s.responseBodySize + s.responseHeadersSize), () => undefined))
+    if (req.serviceWorker())
+      swSizes.push(
+        req.sizes().then(
+          (s) => (swBytes += s.responseBodySize + s.responseHeadersSize),
+          () => undefined,
+        ),
+      )
   })
   try {
     const first = await throttledPage(context, network)

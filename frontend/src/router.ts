@@ -21,20 +21,76 @@ declare module 'vue-router' {
 }
 
 export const officeRoutes: RouteRecordRaw[] = [
-  { path: 'dashboard', component: () => import('./views/dashboard/DashboardView.vue'), meta: { title: '工作台', perm: 'reports:read' } },
-  { path: 'branches', component: () => import('./views/branches/BranchesView.vue'), meta: { title: '组织与换届', perm: 'branches:read' } },
-  { path: 'members', component: () => import('./views/members/MembersView.vue'), meta: { title: '干部执委', perm: 'members:read' } },
-  { path: 'activities', component: () => import('./views/activities/ActivitiesView.vue'), meta: { title: '活动台账', perm: 'activities:read' } },
-  { path: 'volunteers', component: () => import('./views/volunteers/VolunteersView.vue'), meta: { title: '巾帼志愿', perm: 'volunteers:read' } },
-  { path: 'tickets', component: () => import('./views/tickets/TicketsView.vue'), meta: { title: '12338 维权', perm: 'tickets:read' } },
-  { path: 'tickets/:id', component: () => import('./views/tickets/TicketDetailView.vue'), meta: { title: '工单', perm: 'tickets:read' } },
-  { path: 'screening', component: () => import('./views/screening/ScreeningView.vue'), meta: { title: '两癌筛查', perm: 'women:read' } },
-  { path: 'screening-plans', component: () => import('./views/plans/ScreeningPlansView.vue'), meta: { title: '筛查计划', perm: 'screenings:read' } },
-  { path: 'imports', component: () => import('./views/imports/ImportsView.vue'), meta: { title: 'Excel 导入', perm: 'jobs:read' } },
-  { path: 'users', component: () => import('./views/users/UsersView.vue'), meta: { title: '用户管理', perm: 'users:admin' } },
-  { path: 'settings', component: () => import('./views/settings/SettingsView.vue'), meta: { title: '时限与日历', perm: 'settings:admin' } },
-  { path: 'audit', component: () => import('./views/audit/AuditView.vue'), meta: { title: '审计日志', perm: 'audit:read' } },
-  { path: 'webhooks', component: () => import('./views/integrations/WebhooksView.vue'), meta: { title: '事件订阅', perm: 'webhooks:admin' } },
+  {
+    path: 'dashboard',
+    component: () => import('./views/dashboard/DashboardView.vue'),
+    meta: { title: '工作台', perm: 'reports:read' },
+  },
+  {
+    path: 'branches',
+    component: () => import('./views/branches/BranchesView.vue'),
+    meta: { title: '组织与换届', perm: 'branches:read' },
+  },
+  {
+    path: 'members',
+    component: () => import('./views/members/MembersView.vue'),
+    meta: { title: '干部执委', perm: 'members:read' },
+  },
+  {
+    path: 'activities',
+    component: () => import('./views/activities/ActivitiesView.vue'),
+    meta: { title: '活动台账', perm: 'activities:read' },
+  },
+  {
+    path: 'volunteers',
+    component: () => import('./views/volunteers/VolunteersView.vue'),
+    meta: { title: '巾帼志愿', perm: 'volunteers:read' },
+  },
+  {
+    path: 'tickets',
+    component: () => import('./views/tickets/TicketsView.vue'),
+    meta: { title: '12338 维权', perm: 'tickets:read' },
+  },
+  {
+    path: 'tickets/:id',
+    component: () => import('./views/tickets/TicketDetailView.vue'),
+    meta: { title: '工单', perm: 'tickets:read' },
+  },
+  {
+    path: 'screening',
+    component: () => import('./views/screening/ScreeningView.vue'),
+    meta: { title: '两癌筛查', perm: 'women:read' },
+  },
+  {
+    path: 'screening-plans',
+    component: () => import('./views/plans/ScreeningPlansView.vue'),
+    meta: { title: '筛查计划', perm: 'screenings:read' },
+  },
+  {
+    path: 'imports',
+    component: () => import('./views/imports/ImportsView.vue'),
+    meta: { title: 'Excel 导入', perm: 'jobs:read' },
+  },
+  {
+    path: 'users',
+    component: () => import('./views/users/UsersView.vue'),
+    meta: { title: '用户管理', perm: 'users:admin' },
+  },
+  {
+    path: 'settings',
+    component: () => import('./views/settings/SettingsView.vue'),
+    meta: { title: '时限与日历', perm: 'settings:admin' },
+  },
+  {
+    path: 'audit',
+    component: () => import('./views/audit/AuditView.vue'),
+    meta: { title: '审计日志', perm: 'audit:read' },
+  },
+  {
+    path: 'webhooks',
+    component: () => import('./views/integrations/WebhooksView.vue'),
+    meta: { title: '事件订阅', perm: 'webhooks:admin' },
+  },
 ]
 
 const routes: RouteRecordRaw[] = [

@@ -5,7 +5,15 @@ export function fmtDateTime(value: string | null | undefined): string {
   if (!value) return ''
   const d = new Date(value)
   if (Number.isNaN(d.getTime())) return value
-  return d.toLocaleString('zh-CN', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false })
+  return d.toLocaleString('zh-CN', {
+    timeZone: TZ,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  })
 }
 
 export function fmtDate(value: string | null | undefined): string {
@@ -27,7 +35,12 @@ export function timeLeft(due: string | null | undefined, now = Date.now()): { te
   const ms = new Date(due).getTime() - now
   const abs = Math.abs(ms)
   const hours = Math.floor(abs / 3600000)
-  const text = hours >= 48 ? `${Math.floor(hours / 24)} 天` : hours >= 1 ? `${hours} 小时` : `${Math.max(1, Math.floor(abs / 60000))} 分钟`
+  const text =
+    hours >= 48
+      ? `${Math.floor(hours / 24)} 天`
+      : hours >= 1
+        ? `${hours} 小时`
+        : `${Math.max(1, Math.floor(abs / 60000))} 分钟`
   return ms >= 0 ? { text: `还剩 ${text}`, overdue: false } : { text: `已超时 ${text}`, overdue: true }
 }
 

@@ -6,7 +6,12 @@ import { memoryTokenStore } from '@/api/tokens'
 const json = (status: number, body: unknown, type = 'application/json') =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type } })
 
-const ME = { user: { id: 1, kind: 'user', username: 'a', display_name: 'A' }, role: 'cadre', branch: { id: 1, name: 'x', kind: 'county', path: '/1/' }, permissions: [] }
+const ME = {
+  user: { id: 1, kind: 'user', username: 'a', display_name: 'A' },
+  role: 'cadre',
+  branch: { id: 1, name: 'x', kind: 'county', path: '/1/' },
+  permissions: [],
+}
 
 function server(handler: (req: Request) => Response | Promise<Response>) {
   const calls: Request[] = []
@@ -21,7 +26,11 @@ function server(handler: (req: Request) => Response | Promise<Response>) {
 describe('api client middleware', () => {
   it('sends the bearer token', async () => {
     const s = server(() => json(200, ME))
-    const { client } = createApi({ baseUrl: 'http://t', fetch: s.fetch, tokens: memoryTokenStore({ access_token: 'A1', refresh_token: 'R1' }) })
+    const { client } = createApi({
+      baseUrl: 'http://t',
+      fetch: s.fetch,
+      tokens: memoryTokenStore({ access_token: 'A1', refresh_token: 'R1' }),
+    })
     const { data } = await client.GET('/api/v1/auth/me')
     expect(data?.role).toBe('cadre')
     expect(s.calls[0].headers.get('Authorization')).toBe('Bearer A1')
@@ -38,7 +47,8 @@ describe('api client middleware', () => {
         await new Promise((r) => setTimeout(r, 10))
         return json(200, { access_token: 'A2', refresh_token: 'R2', token_type: 'bearer', expires_in: 1800 })
       }
-      if (req.headers.get('Authorization') !== 'Bearer A2') return json(401, { title: '未登录或登录已失效', status: 401 }, 'application/problem+json')
+      if (req.headers.get('Authorization') !== 'Bearer A2')
+        return json(401, { title: '未登录或登录已失效', status: 401 }, 'application/problem+json')
       if (req.method === 'POST') return json(201, { echoed: await req.text() })
       return json(200, ME)
     })
@@ -70,11 +80,21 @@ describe('api client middleware', () => {
 
   it('turns problem+json into an ApiError with the field messages', async () => {
     const problem = {
-      type: 'urn:halfsky:problem:validation-error', title: '提交的内容有误', status: 422, detail: '请检查:username',
-      errors: [{ field: 'username', loc: ['body', 'username'], message: '至少需要 3 个字符' }, { field: 'womens_home.venue', loc: ['body', 'womens_home', 'venue'], message: '不能超过 200 个字符' }],
+      type: 'urn:halfsky:problem:validation-error',
+      title: '提交的内容有误',
+      status: 422,
+      detail: '请检查:username',
+      errors: [
+        { field: 'username', loc: ['body', 'username'], message: '至少需要 3 个字符' },
+        { field: 'womens_home.venue', loc: ['body', 'womens_home', 'venue'], message: '不能超过 200 个字符' },
+      ],
     }
     const s = server(() => json(422, problem, 'application/problem+json'))
-    const { client } = createApi({ baseUrl: 'http://t', fetch: s.fetch, tokens: memoryTokenStore({ access_token: 'A' }) })
+    const { client } = createApi({
+      baseUrl: 'http://t',
+      fetch: s.fetch,
+      tokens: memoryTokenStore({ access_token: 'A' }),
+    })
     const err = await client.POST('/api/v1/users', { body: {} as never }).catch((e) => e)
     expect(err).toBeInstanceOf(ApiError)
     expect(err.status).toBe(422)
@@ -84,8 +104,23 @@ describe('api client middleware', () => {
   })
 
   it('keeps the allowed actions of an invalid transition', async () => {
-    const s = server(() => json(409, { type: 'urn:halfsky:problem:invalid-transition', title: '当前状态下不能执行此操作', status: 409, allowed: ['accept', 'escalate'] }, 'application/problem+json'))
-    const { client } = createApi({ baseUrl: 'http://t', fetch: s.fetch, tokens: memoryTokenStore({ access_token: 'A' }) })
+    const s = server(() =>
+      json(
+        409,
+        {
+          type: 'urn:halfsky:problem:invalid-transition',
+          title: '当前状态下不能执行此操作',
+          status: 409,
+          allowed: ['accept', 'escalate'],
+        },
+        'application/problem+json',
+      ),
+    )
+    const { client } = createApi({
+      baseUrl: 'http://t',
+      fetch: s.fetch,
+      tokens: memoryTokenStore({ access_token: 'A' }),
+    })
     const err = (await client.GET('/api/v1/auth/me').catch((e) => e)) as ApiError
     expect(err.type).toBe('invalid-transition')
     expect(err.allowed).toEqual(['accept', 'escalate'])
@@ -111,7 +146,8 @@ describe('api client middleware', () => {
     const s = server(async (req) => {
       const url = new URL(req.url)
       if (url.pathname.endsWith('/auth/refresh')) return json(200, { access_token: 'A2', refresh_token: 'R2' })
-      if (req.headers.get('Authorization') !== 'Bearer A2') return json(401, { title: '登录已失效' }, 'application/problem+json')
+      if (req.headers.get('Authorization') !== 'Bearer A2')
+        return json(401, { title: '登录已失效' }, 'application/problem+json')
       const key = req.headers.get('Idempotency-Key') as string
       if (!stored.has(key)) {
         created++
@@ -121,7 +157,8 @@ describe('api client middleware', () => {
     })
     const tokens = memoryTokenStore({ access_token: 'A1', refresh_token: 'R1' })
     const { client } = createApi({ baseUrl: 'http://t', fetch: s.fetch, tokens })
-    const send = () => client.POST('/api/v1/auth/logout', { body: { refresh_token: 'x' }, headers: { 'Idempotency-Key': 'form-1' } })
+    const send = () =>
+      client.POST('/api/v1/auth/logout', { body: { refresh_token: 'x' }, headers: { 'Idempotency-Key': 'form-1' } })
     expect((await send()).data).toEqual({ id: 7 })
     // The answer was lost on the way; the phone resends the same form, again with a lapsed token.
     tokens.set({ access_token: 'A1', refresh_token: 'R2' })

@@ -22,7 +22,13 @@ function withPinia() {
 describe('server errors on forms', () => {
   it('places each named field and keeps unknown ones as a general message', () => {
     const errors = useServerErrors()
-    const err = new ApiError(422, { detail: '请检查', errors: [{ field: 'username', message: '用户名已被使用' }, { field: 'positions.0.title', message: '取值应为:主席' }] })
+    const err = new ApiError(422, {
+      detail: '请检查',
+      errors: [
+        { field: 'username', message: '用户名已被使用' },
+        { field: 'positions.0.title', message: '取值应为:主席' },
+      ],
+    })
     expect(errors.take(err)).toBe(true)
     expect(errors.fieldErrors.username).toBe('用户名已被使用')
     expect(errors.fieldErrors['positions.0.title']).toBe('取值应为:主席')
@@ -41,7 +47,15 @@ describe('ActionDialog', () => {
     const pinia = withPinia()
     const errors = useServerErrors()
     const wrapper = mount(ActionDialog, {
-      props: { title: '答复来电人', errors, fields: [{ key: 'method', label: '答复方式', type: 'select', dict: 'reply_method', required: true }, { key: 'content', label: '答复内容', type: 'textarea', required: true }, { key: 'note', label: '备注', type: 'text' }] },
+      props: {
+        title: '答复来电人',
+        errors,
+        fields: [
+          { key: 'method', label: '答复方式', type: 'select', dict: 'reply_method', required: true },
+          { key: 'content', label: '答复内容', type: 'textarea', required: true },
+          { key: 'note', label: '备注', type: 'text' },
+        ],
+      },
       global: { plugins: [pinia, ElementPlus], stubs: { transition: false, 'transition-group': false } },
       attachTo: document.body,
     })
@@ -56,7 +70,8 @@ describe('ActionDialog', () => {
     const textarea = document.querySelector('textarea') as HTMLTextAreaElement
     textarea.value = '已电话答复'
     textarea.dispatchEvent(new Event('input'))
-    ;(wrapper.vm as unknown as { $: { setupState: { body: Record<string, unknown> } } }).$.setupState.body.method = 'phone'
+    ;(wrapper.vm as unknown as { $: { setupState: { body: Record<string, unknown> } } }).$.setupState.body.method =
+      'phone'
     await flushPromises()
     submit.click()
     await flushPromises()
@@ -69,13 +84,21 @@ describe('ListFrame', () => {
   // The real list logic on a fake server: the "at least" wording comes from the answer's total_exact, not the test.
   async function frame(page: Record<string, unknown>) {
     const calls: URL[] = []
-    vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const req = input instanceof Request ? input : new Request(input, init)
-      const url = new URL(req.url, 'http://localhost')
-      calls.push(url)
-      if (url.searchParams.get('format') === 'xlsx') return new Response(new Blob(['x']), { headers: { 'Content-Type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' } })
-      return new Response(JSON.stringify({ limit: 20, offset: 0, ...page }), { headers: { 'Content-Type': 'application/json' } })
-    }))
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        const req = input instanceof Request ? input : new Request(input, init)
+        const url = new URL(req.url, 'http://localhost')
+        calls.push(url)
+        if (url.searchParams.get('format') === 'xlsx')
+          return new Response(new Blob(['x']), {
+            headers: { 'Content-Type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' },
+          })
+        return new Response(JSON.stringify({ limit: 20, offset: 0, ...page }), {
+          headers: { 'Content-Type': 'application/json' },
+        })
+      }),
+    )
     const pinia = withPinia()
     const Page = defineComponent({
       setup() {
@@ -97,7 +120,9 @@ describe('ListFrame', () => {
   })
 
   it('says "共 N 条" for an exact total, also when total_exact is left out', async () => {
-    expect((await frame({ items: [], total: 12, total_exact: true })).wrapper.get('[data-test=total]').text()).toBe('共 12 条')
+    expect((await frame({ items: [], total: 12, total_exact: true })).wrapper.get('[data-test=total]').text()).toBe(
+      '共 12 条',
+    )
     expect((await frame({ items: [], total: 3 })).wrapper.get('[data-test=total]').text()).toBe('共 3 条')
   })
 
@@ -105,13 +130,30 @@ describe('ListFrame', () => {
     const { wrapper } = await frame({ items: [], total: 0 })
     expect(wrapper.find('[data-test=create]').exists()).toBe(false)
     const pinia = withPinia()
-    const list = { state: { q: '', page: 1, pageSize: 20 }, rows: [], total: 0, totalText: '', loading: false, exporting: false, error: '', search: () => 0, exportXlsx: () => 0, onSort: () => 0 }
+    const list = {
+      state: { q: '', page: 1, pageSize: 20 },
+      rows: [],
+      total: 0,
+      totalText: '',
+      loading: false,
+      exporting: false,
+      error: '',
+      search: () => 0,
+      exportXlsx: () => 0,
+      onSort: () => 0,
+    }
     let created = 0
-    const shown = mount(ListFrame, { props: { list, filename: 'x', createText: '新建用户', onCreate: () => created++ }, global: { plugins: [pinia, ElementPlus] } })
+    const shown = mount(ListFrame, {
+      props: { list, filename: 'x', createText: '新建用户', onCreate: () => created++ },
+      global: { plugins: [pinia, ElementPlus] },
+    })
     await shown.get('[data-test=create]').trigger('click')
     expect(shown.get('[data-test=create]').text()).toBe('新建用户')
     expect(created).toBe(1)
-    const hidden = mount(ListFrame, { props: { list, filename: 'x', createText: '新建用户', canCreate: false }, global: { plugins: [pinia, ElementPlus] } })
+    const hidden = mount(ListFrame, {
+      props: { list, filename: 'x', createText: '新建用户', canCreate: false },
+      global: { plugins: [pinia, ElementPlus] },
+    })
     expect(hidden.find('[data-test=create]').exists()).toBe(false)
   })
 

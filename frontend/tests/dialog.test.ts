@@ -14,7 +14,10 @@ afterEach(() => {
   vi.restoreAllMocks()
 })
 
-function page(submit: (m: { name: string; phone: string }, editing: { id: number; name: string } | null) => Promise<unknown>, done = vi.fn()) {
+function page(
+  submit: (m: { name: string; phone: string }, editing: { id: number; name: string } | null) => Promise<unknown>,
+  done = vi.fn(),
+) {
   setActivePinia(createPinia())
   let dialog!: ReturnType<typeof useFormDialog<{ name: string; phone: string }, { id: number; name: string }>>
   const Page = defineComponent({
@@ -28,15 +31,28 @@ function page(submit: (m: { name: string; phone: string }, editing: { id: number
       })
       const rules = { name: [required('请填写姓名')], phone: [phone()] }
       return () =>
-        h(FormDialog, { dialog: dialog as never, title: '登记', rules }, {
-          default: () => [
-            h(FormField, { label: '姓名', prop: 'name' }, () => h('input', { class: 'name', value: dialog.model.name, onInput: (e: Event) => (dialog.model.name = (e.target as HTMLInputElement).value) })),
-            h(FormField, { label: '电话', prop: 'phone' }, () => h('input', { class: 'phone' })),
-          ],
-        })
+        h(
+          FormDialog,
+          { dialog: dialog as never, title: '登记', rules },
+          {
+            default: () => [
+              h(FormField, { label: '姓名', prop: 'name' }, () =>
+                h('input', {
+                  class: 'name',
+                  value: dialog.model.name,
+                  onInput: (e: Event) => (dialog.model.name = (e.target as HTMLInputElement).value),
+                }),
+              ),
+              h(FormField, { label: '电话', prop: 'phone' }, () => h('input', { class: 'phone' })),
+            ],
+          },
+        )
     },
   })
-  const wrapper = mount(Page, { global: { plugins: [ElementPlus], stubs: { transition: false, 'transition-group': false } }, attachTo: document.body })
+  const wrapper = mount(Page, {
+    global: { plugins: [ElementPlus], stubs: { transition: false, 'transition-group': false } },
+    attachTo: document.body,
+  })
   return { wrapper, dialog: () => dialog, done }
 }
 
@@ -60,7 +76,7 @@ describe('create/edit dialog', () => {
     expect(dialog().state.visible).toBe(true)
   })
 
-  it('shows the server\'s field message at its field and stays open; closes and reloads on success', async () => {
+  it("shows the server's field message at its field and stays open; closes and reloads on success", async () => {
     let fail = true
     const submit = vi.fn(async () => {
       if (fail) throw new ApiError(422, { detail: '请检查', errors: [{ field: 'name', message: '同名人员已登记' }] })

@@ -11,9 +11,19 @@ import { useSession } from '@/stores/session'
 import TicketsView from '@/views/tickets/TicketsView.vue'
 import ActivitiesView from '@/views/activities/ActivitiesView.vue'
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
-const ME = { user: { id: 1, kind: 'user', username: 'a', display_name: 'A' }, role: 'county_admin', branch: { id: 1, name: '县妇联', kind: 'county', path: '/1/' }, permissions: ['tickets:read', 'tickets:write', 'activities:read', 'activities:write'] }
-const DICTS = { ticket_status: { new: '新建', closed: '已结案' }, activity_type: { training: '培训' }, role: { county_admin: '县级管理员', cadre: '乡镇干部', health_bureau: '卫健局' } }
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
+const ME = {
+  user: { id: 1, kind: 'user', username: 'a', display_name: 'A' },
+  role: 'county_admin',
+  branch: { id: 1, name: '县妇联', kind: 'county', path: '/1/' },
+  permissions: ['tickets:read', 'tickets:write', 'activities:read', 'activities:write'],
+}
+const DICTS = {
+  ticket_status: { new: '新建', closed: '已结案' },
+  activity_type: { training: '培训' },
+  role: { county_admin: '县级管理员', cadre: '乡镇干部', health_bureau: '卫健局' },
+}
 
 /** A fake backend that records every request; pages are answered from `pages` by path. */
 function fakeServer(pages: Record<string, unknown> = {}) {
@@ -41,7 +51,10 @@ function setup(dictionaries: Record<string, Record<string, string>> = DICTS) {
   const session = useSession()
   session.me = ME as never
   session.dictionaries = dictionaries
-  const router = createRouter({ history: createMemoryHistory(), routes: [{ path: '/:p(.*)*', component: { render: () => null } }] })
+  const router = createRouter({
+    history: createMemoryHistory(),
+    routes: [{ path: '/:p(.*)*', component: { render: () => null } }],
+  })
   return { pinia, router, session }
 }
 
@@ -82,7 +95,10 @@ describe('list pages send one request per change', () => {
   it('activities: ticking 缺照片 sends exactly one request', async () => {
     const server = fakeServer()
     const { pinia, router } = setup()
-    const wrapper = mount(ActivitiesView, { global: { plugins: [pinia, router, ElementPlus] }, attachTo: document.body })
+    const wrapper = mount(ActivitiesView, {
+      global: { plugins: [pinia, router, ElementPlus] },
+      attachTo: document.body,
+    })
     await wait(20)
     const before = server.to('/activities').length
     expect(before).toBe(1)
@@ -98,7 +114,15 @@ describe('list pages send one request per change', () => {
     const server = fakeServer()
     const { pinia } = setup()
     let list!: ReturnType<typeof useList<'/api/v1/branches'>>
-    mount(defineComponent({ setup: () => { list = useList('/api/v1/branches', { filters: { kind: [] } }) ; return () => null } }), { global: { plugins: [pinia] } })
+    mount(
+      defineComponent({
+        setup: () => {
+          list = useList('/api/v1/branches', { filters: { kind: [] } })
+          return () => null
+        },
+      }),
+      { global: { plugins: [pinia] } },
+    )
     await wait(10)
     expect(server.to('/branches')).toHaveLength(1)
     list.state.page = 2
@@ -115,14 +139,25 @@ describe('list pages send one request per change', () => {
 })
 
 describe('ListFrame with the real list logic', () => {
-  it('shows the server\'s refusal in Chinese above the table', async () => {
+  it("shows the server's refusal in Chinese above the table", async () => {
     const calls: string[] = []
-    vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL) => {
-      calls.push(String(input instanceof Request ? input.url : input))
-      return new Response(JSON.stringify({ title: 'Forbidden', status: 403, detail: '没有权限执行此操作' }), { status: 403, headers: { 'Content-Type': 'application/problem+json' } })
-    }))
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: RequestInfo | URL) => {
+        calls.push(String(input instanceof Request ? input.url : input))
+        return new Response(JSON.stringify({ title: 'Forbidden', status: 403, detail: '没有权限执行此操作' }), {
+          status: 403,
+          headers: { 'Content-Type': 'application/problem+json' },
+        })
+      }),
+    )
     const { pinia } = setup()
-    const Page = defineComponent({ setup: () => { const list = useList('/api/v1/users'); return () => h(ListFrame, { list, filename: '用户' }, { default: () => [] }) } })
+    const Page = defineComponent({
+      setup: () => {
+        const list = useList('/api/v1/users')
+        return () => h(ListFrame, { list, filename: '用户' }, { default: () => [] })
+      },
+    })
     const wrapper = mount(Page, { global: { plugins: [pinia, ElementPlus] } })
     await wait(20)
     expect(wrapper.text()).toContain('没有权限执行此操作')
@@ -135,7 +170,10 @@ describe('DictSelect', () => {
     const server = fakeServer()
     const { pinia } = setup({})
     const Page = defineComponent({
-      setup: () => () => [h(DictSelect, { dict: 'role', exclude: ['health_bureau'], as: 'radio' }), h(DictSelect, { dict: 'ticket_status', as: 'radio' })],
+      setup: () => () => [
+        h(DictSelect, { dict: 'role', exclude: ['health_bureau'], as: 'radio' }),
+        h(DictSelect, { dict: 'ticket_status', as: 'radio' }),
+      ],
     })
     const wrapper = mount(Page, { global: { plugins: [pinia, ElementPlus] } })
     await wait(20)

@@ -6,19 +6,43 @@ import { useSession } from '@/stores/session'
 import ImportsView from '@/views/imports/ImportsView.vue'
 import SettingsView from '@/views/settings/SettingsView.vue'
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
 const job = (over: Record<string, unknown>) => ({
-  id: 5, kind: 'screenings.import_women', status: 'running', filename: '名册.xlsx', created_by_name: '周桂兰', total_rows: 200, rows_done: 50,
-  rows_failed: 0, result: null, error: null, started_at: null, finished_at: null, created_at: '2026-12-01T08:00:00Z', updated_at: '2026-12-01T08:00:00Z',
-  has_failed_rows: false, failed_rows_url: null, ...over,
+  id: 5,
+  kind: 'screenings.import_women',
+  status: 'running',
+  filename: '名册.xlsx',
+  created_by_name: '周桂兰',
+  total_rows: 200,
+  rows_done: 50,
+  rows_failed: 0,
+  result: null,
+  error: null,
+  started_at: null,
+  finished_at: null,
+  created_at: '2026-12-01T08:00:00Z',
+  updated_at: '2026-12-01T08:00:00Z',
+  has_failed_rows: false,
+  failed_rows_url: null,
+  ...over,
 })
 
 function setup(permissions: string[]) {
   const pinia = createPinia()
   setActivePinia(pinia)
   const session = useSession()
-  session.me = { user: { id: 1, kind: 'user', username: 'a', display_name: 'A' }, role: 'county_admin', branch: { id: 1, name: '县妇联', kind: 'county', path: '/1/' }, permissions } as never
-  session.dictionaries = { job_status: { queued: '排队中', running: '进行中', done: '已完成', failed: '失败' }, ticket_urgency: { normal: '一般' }, sla_unit: { hours: '小时', working_days: '工作日' } }
+  session.me = {
+    user: { id: 1, kind: 'user', username: 'a', display_name: 'A' },
+    role: 'county_admin',
+    branch: { id: 1, name: '县妇联', kind: 'county', path: '/1/' },
+    permissions,
+  } as never
+  session.dictionaries = {
+    job_status: { queued: '排队中', running: '进行中', done: '已完成', failed: '失败' },
+    ticket_urgency: { normal: '一般' },
+    sla_unit: { hours: '小时', working_days: '工作日' },
+  }
   return pinia
 }
 
@@ -33,16 +57,29 @@ describe('Excel imports page', () => {
     vi.useFakeTimers()
     const polls: string[] = []
     let progress = 0
-    vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const url = new URL((input instanceof Request ? input : new Request(input, init)).url, 'http://localhost')
-      if (url.pathname === '/api/v1/jobs') return json({ items: [job({})], total: 1, limit: 20, offset: 0 })
-      if (url.pathname === '/api/v1/jobs/5') {
-        polls.push(url.pathname)
-        progress++
-        return json(progress < 2 ? job({ rows_done: 150 }) : job({ status: 'done', rows_done: 200, rows_failed: 3, has_failed_rows: true, result: { rows: 200, created: 197, error: 3 } }))
-      }
-      return json({ items: [], total: 0, limit: 30, offset: 0 })
-    }))
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        const url = new URL((input instanceof Request ? input : new Request(input, init)).url, 'http://localhost')
+        if (url.pathname === '/api/v1/jobs') return json({ items: [job({})], total: 1, limit: 20, offset: 0 })
+        if (url.pathname === '/api/v1/jobs/5') {
+          polls.push(url.pathname)
+          progress++
+          return json(
+            progress < 2
+              ? job({ rows_done: 150 })
+              : job({
+                  status: 'done',
+                  rows_done: 200,
+                  rows_failed: 3,
+                  has_failed_rows: true,
+                  result: { rows: 200, created: 197, error: 3 },
+                }),
+          )
+        }
+        return json({ items: [], total: 0, limit: 30, offset: 0 })
+      }),
+    )
     const wrapper = mount(ImportsView, { global: { plugins: [setup(['jobs:read']), ElementPlus] } })
     await vi.advanceTimersByTimeAsync(10)
     expect(wrapper.text()).toContain('已处理 50 / 200 行')
@@ -62,7 +99,10 @@ describe('Excel imports page', () => {
   })
 
   it('refuses to upload without a file, at the file field', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => json({ items: [], total: 0, limit: 20, offset: 0 })))
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => json({ items: [], total: 0, limit: 20, offset: 0 })),
+    )
     const wrapper = mount(ImportsView, { global: { plugins: [setup(['jobs:read', 'women:write']), ElementPlus] } })
     await flushPromises()
     await wrapper.get('[data-test=start-women]').trigger('click')
@@ -76,18 +116,39 @@ describe('Excel imports page', () => {
 describe('SLA settings', () => {
   it('names an empty deadline at its field and sends nothing; a server refusal lands at the field it names', async () => {
     const puts: unknown[] = []
-    const rules = { items: [{ urgency: 'normal', first_response: { amount: 1, unit: 'hours' }, resolution: { amount: 15, unit: 'working_days' } }] }
-    vi.stubGlobal('fetch', vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const req = input instanceof Request ? input : new Request(input, init)
-      const url = new URL(req.url, 'http://localhost')
-      if (url.pathname === '/api/v1/tickets/sla' && req.method === 'PUT') {
-        puts.push(await req.json())
-        return new Response(JSON.stringify({ title: 'Unprocessable', status: 422, detail: '请检查', errors: [{ field: 'items.0.resolution.amount', message: '办结时限过长' }] }), { status: 422, headers: { 'Content-Type': 'application/problem+json' } })
-      }
-      if (url.pathname === '/api/v1/tickets/sla') return json(rules)
-      return json({ year: 2026, days: [], overrides: [] })
-    }))
-    const wrapper = mount(SettingsView, { global: { plugins: [setup(['settings:admin', 'tickets:read']), ElementPlus] } })
+    const rules = {
+      items: [
+        {
+          urgency: 'normal',
+          first_response: { amount: 1, unit: 'hours' },
+          resolution: { amount: 15, unit: 'working_days' },
+        },
+      ],
+    }
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        const req = input instanceof Request ? input : new Request(input, init)
+        const url = new URL(req.url, 'http://localhost')
+        if (url.pathname === '/api/v1/tickets/sla' && req.method === 'PUT') {
+          puts.push(await req.json())
+          return new Response(
+            JSON.stringify({
+              title: 'Unprocessable',
+              status: 422,
+              detail: '请检查',
+              errors: [{ field: 'items.0.resolution.amount', message: '办结时限过长' }],
+            }),
+            { status: 422, headers: { 'Content-Type': 'application/problem+json' } },
+          )
+        }
+        if (url.pathname === '/api/v1/tickets/sla') return json(rules)
+        return json({ year: 2026, days: [], overrides: [] })
+      }),
+    )
+    const wrapper = mount(SettingsView, {
+      global: { plugins: [setup(['settings:admin', 'tickets:read']), ElementPlus] },
+    })
     await flushPromises()
     const vm = wrapper.vm as unknown as { rules: typeof rules.items }
     vm.rules[0].first_response.amount = null as never
@@ -100,7 +161,17 @@ describe('SLA settings', () => {
     vm.rules[0].first_response.amount = 2
     await wrapper.get('[data-test=save-sla]').trigger('click')
     await flushPromises()
-    expect(puts).toEqual([{ items: [{ urgency: 'normal', first_response: { amount: 2, unit: 'hours' }, resolution: { amount: 15, unit: 'working_days' } }] }])
+    expect(puts).toEqual([
+      {
+        items: [
+          {
+            urgency: 'normal',
+            first_response: { amount: 2, unit: 'hours' },
+            resolution: { amount: 15, unit: 'working_days' },
+          },
+        ],
+      },
+    ])
     expect(items[0].props('error')).toBeUndefined()
     expect(items[1].props('error')).toBe('办结时限过长')
     wrapper.unmount()

@@ -17,21 +17,37 @@ def test_village_rep_reports_from_a_phone_with_defaults(login, tree):
     assert body["status"] == "held"
     started = datetime.fromisoformat(body["starts_at"])
     assert abs(started - datetime.now(UTC)) < timedelta(minutes=1)
-    assert body["checklist"] == {"has_plan": False, "has_record": False, "has_photos": False, "has_sign_in": False}
+    assert body["checklist"] == {
+        "has_plan": False,
+        "has_record": False,
+        "has_photos": False,
+        "has_sign_in": False,
+    }
 
 
 def test_future_activity_is_planned_and_cannot_be_held_early(login, tree):
     rep = login("village_rep", tree.village_a1)
-    r = rep.post(BASE, json={"type": "training", "title": "电商技能培训", "starts_at": ahead(days=3),
-                             "plan": "请镇电商中心讲师授课"})
+    r = rep.post(
+        BASE,
+        json={
+            "type": "training",
+            "title": "电商技能培训",
+            "starts_at": ahead(days=3),
+            "plan": "请镇电商中心讲师授课",
+        },
+    )
     assert r.json()["status"] == "planned"
     aid = r.json()["id"]
     early = rep.post(f"{BASE}/{aid}/actions/hold", json={})
     assert early.status_code == 409
-    bad = rep.post(BASE, json={"type": "training", "title": "x", "starts_at": ahead(days=3), "status": "held"})
+    bad = rep.post(
+        BASE, json={"type": "training", "title": "x", "starts_at": ahead(days=3), "status": "held"}
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "starts_at"
     assert rep.patch(f"{BASE}/{aid}", json={"starts_at": ago(hours=2)}).status_code == 200
-    held = rep.post(f"{BASE}/{aid}/actions/hold", json={"participants": 30, "households": 22, "outcome": "学员 30 人"})
+    held = rep.post(
+        f"{BASE}/{aid}/actions/hold", json={"participants": 30, "households": 22, "outcome": "学员 30 人"}
+    )
     assert held.status_code == 200
     assert held.json()["status"] == "held" and held.json()["participants"] == 30
     again = rep.post(f"{BASE}/{aid}/actions/hold", json={})
@@ -41,9 +57,14 @@ def test_future_activity_is_planned_and_cannot_be_held_early(login, tree):
 def test_create_refuses_verified_and_a_branch_outside_scope(login, tree):
     rep = login("village_rep", tree.village_a1)
     assert rep.post(BASE, json={"type": "other", "title": "x", "status": "verified"}).status_code == 422
-    assert rep.post(BASE, json={"type": "other", "title": "x", "branch_id": tree.village_a2.id}).status_code == 404
+    assert (
+        rep.post(BASE, json={"type": "other", "title": "x", "branch_id": tree.village_a2.id}).status_code
+        == 404
+    )
     assert rep.post(BASE, json={"type": "dancing", "title": "x"}).status_code == 422
-    r = rep.post(BASE, json={"type": "other", "title": "x", "starts_at": ago(hours=2), "ends_at": ago(hours=3)})
+    r = rep.post(
+        BASE, json={"type": "other", "title": "x", "starts_at": ago(hours=2), "ends_at": ago(hours=3)}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "ends_at"
 
 
@@ -61,12 +82,12 @@ def test_visibility_own_child_sibling_parent(login, tree, report):
         assert r.status_code == 200, r.text
         return {a["id"] for a in r.json()["items"]}
 
-    assert rep_a1.get(f"{BASE}/{village['id']}").status_code == 200          # own
-    assert cadre_a.get(f"{BASE}/{village['id']}").status_code == 200         # child's, seen from above
+    assert rep_a1.get(f"{BASE}/{village['id']}").status_code == 200  # own
+    assert cadre_a.get(f"{BASE}/{village['id']}").status_code == 200  # child's, seen from above
     assert leader.get(f"{BASE}/{village['id']}").status_code == 200
-    assert rep_a2.get(f"{BASE}/{village['id']}").status_code == 404          # sibling village
-    assert cadre_b.get(f"{BASE}/{village['id']}").status_code == 404         # sibling township
-    assert rep_a1.get(f"{BASE}/{township['id']}").status_code == 404         # parent's
+    assert rep_a2.get(f"{BASE}/{village['id']}").status_code == 404  # sibling village
+    assert cadre_b.get(f"{BASE}/{village['id']}").status_code == 404  # sibling township
+    assert rep_a1.get(f"{BASE}/{township['id']}").status_code == 404  # parent's
     assert ids(rep_a1) == {village["id"]}
     assert ids(cadre_a) == {village["id"], township["id"]}
     assert ids(cadre_a, under=tree.village_a1.id) == {village["id"]}
@@ -83,8 +104,8 @@ def test_verify_needs_photo_and_sign_in_and_the_branch_above(login, tree, report
     activity = report(rep)
     url = f"{BASE}/{activity['id']}/actions/verify"
 
-    assert rep.post(url, json={}).status_code == 403                        # no activities:verify
-    assert cadre_b.post(url, json={}).status_code == 404                    # not her township
+    assert rep.post(url, json={}).status_code == 403  # no activities:verify
+    assert cadre_b.post(url, json={}).status_code == 404  # not her township
     missing = cadre_a.post(url, json={})
     assert missing.status_code == 409
     assert missing.json()["missing"] == ["photo", "sign_in"]
@@ -136,7 +157,7 @@ def test_sign_in_by_names_or_head_count(login, tree, report, session):
     r = rep.post(url, json={"names": ["王秀英", {"name": "李桂兰", "phone": "13912345678"}]})
     assert r.status_code == 201, r.text
     assert r.json()["head_count"] == 2
-    assert r.json()["names"][1] == {"name": "李桂兰", "phone": "139****5678"}       # rep has no pii:read
+    assert r.json()["names"][1] == {"name": "李桂兰", "phone": "139****5678"}  # rep has no pii:read
     assert rep.post(url, json={"head_count": 40}).status_code == 201
     assert rep.post(url, json={}).status_code == 422
     assert rep.post(url, json={"head_count": 3, "names": ["甲"]}).status_code == 422
@@ -144,7 +165,7 @@ def test_sign_in_by_names_or_head_count(login, tree, report, session):
     assert rep.get(f"{BASE}/{activity['id']}").json()["signed_in"] == 42
     sheets = cadre.get(url).json()
     assert [s["head_count"] for s in sheets] == [2, 40]
-    assert sheets[0]["names"][1]["phone"] == "13912345678"                          # cadre has pii:read
+    assert sheets[0]["names"][1]["phone"] == "13912345678"  # cadre has pii:read
     assert login("village_rep", tree.village_a2).get(url).status_code == 404
     # The sheet is audited, but attendees' phones stay out of the audit trail.
     audited = session.exec(select(AuditLog).where(AuditLog.entity == "activity_sign_in")).all()
@@ -166,16 +187,26 @@ def test_idempotent_create_makes_one_activity(login, tree):
 def test_edit_and_soft_delete_are_audited(login, tree, report, session):
     rep = login("village_rep", tree.village_a1)
     activity = report(rep)
-    r = rep.patch(f"{BASE}/{activity['id']}", json={"co_organisers": ["镇卫生院", "县司法局"], "funds": "350.50",
-                                                    "funds_source": "县妇联专项", "outcome": "发放资料 200 份"})
+    r = rep.patch(
+        f"{BASE}/{activity['id']}",
+        json={
+            "co_organisers": ["镇卫生院", "县司法局"],
+            "funds": "350.50",
+            "funds_source": "县妇联专项",
+            "outcome": "发放资料 200 份",
+        },
+    )
     assert r.status_code == 200
     assert r.json()["co_organisers"] == ["镇卫生院", "县司法局"] and r.json()["funds"] == "350.50"
     assert r.json()["checklist"]["has_record"] is True
     assert rep.patch(f"{BASE}/{activity['id']}", json={"title": None}).status_code == 422
     assert rep.delete(f"{BASE}/{activity['id']}").status_code == 204
     assert rep.get(f"{BASE}/{activity['id']}").status_code == 404
-    actions = session.exec(select(AuditLog.action).where(AuditLog.entity == "activity",
-                                                         AuditLog.entity_id == str(activity["id"]))).all()
+    actions = session.exec(
+        select(AuditLog.action).where(
+            AuditLog.entity == "activity", AuditLog.entity_id == str(activity["id"])
+        )
+    ).all()
     assert "create" in actions and "update" in actions
 
 

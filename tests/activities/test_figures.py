@@ -34,14 +34,14 @@ def _names(r):
 def test_inactive_villages_for_each_level(login, tree, village_work):
     admin = login("county_admin", tree.county)
     assert _names(admin.get(INACTIVE, params={"days": 90})) == ["甲二村", "乙一村", "乙二村"]
-    assert _names(admin.get(INACTIVE)) == ["甲二村", "乙一村", "乙二村"]                  # 90 by default
+    assert _names(admin.get(INACTIVE)) == ["甲二村", "乙一村", "乙二村"]  # 90 by default
     assert _names(admin.get(INACTIVE, params={"days": 365})) == ["甲二村", "乙二村"]
     assert _names(admin.get(INACTIVE, params={"sort": "last_held_at"})) == ["甲二村", "乙二村", "乙一村"]
     assert _names(admin.get(INACTIVE, params={"sort": "-last_held_at"})) == ["乙一村", "乙二村", "甲二村"]
     assert _names(admin.get(INACTIVE, params={"under": tree.town_b.id})) == ["乙一村", "乙二村"]
     rows = {b["name"]: b for b in admin.get(INACTIVE).json()["items"]}
     assert rows["乙一村"]["last_held_at"] is not None and rows["乙一村"]["parent_name"] == "乙镇"
-    assert rows["甲二村"]["last_held_at"] is None                              # planned and deleted do not count
+    assert rows["甲二村"]["last_held_at"] is None  # planned and deleted do not count
     assert _names(login("cadre", tree.town_a).get(INACTIVE)) == ["甲二村"]
     assert _names(login("village_rep", tree.village_a2).get(INACTIVE)) == ["甲二村"]
     assert _names(village_work.get(INACTIVE)) == []
@@ -70,10 +70,13 @@ def test_activity_figures_for_a_subtree_and_period(login, tree, session, village
     s = r.json()
     assert s["branch_id"] == tree.county.id
     assert s["activities"] == 3 and s["held"] == 3 and s["planned"] == 0
-    assert s["participants"] == 30 + 12 + 100                                # the talk counts its sign-ins
+    assert s["participants"] == 30 + 12 + 100  # the talk counts its sign-ins
     assert s["households"] == 25
     assert {t["type"]: (t["activities"], t["participants"]) for t in s["by_type"]} == {
-        "training": (1, 30), "health_talk": (1, 12), "family_education": (1, 100)}
+        "training": (1, 30),
+        "health_talk": (1, 12),
+        "family_education": (1, 100),
+    }
     months = s["by_month"]
     assert months[0]["month"] == start.strftime("%Y-%m") and months[-1]["month"] == today.strftime("%Y-%m")
     assert sum(m["activities"] for m in months) == 3
@@ -89,7 +92,10 @@ def test_activity_figures_for_a_subtree_and_period(login, tree, session, village
     assert (town_b["members"], town_b["terms_overdue"]) == (1, 1)
     village = village_work.get(f"{BASE}/stats", params={"date_from": start.isoformat()}).json()
     assert (village["branch_id"], village["activities"], village["villages_active_share"]) == (
-        tree.village_a1.id, 2, 1.0)
+        tree.village_a1.id,
+        2,
+        1.0,
+    )
 
 
 def test_figures_are_scoped_and_checked(login, tree):
@@ -98,6 +104,9 @@ def test_figures_are_scoped_and_checked(login, tree):
     assert cadre_a.get(f"{BASE}/stats", params={"under": tree.county.id}).status_code == 404
     bad = cadre_a.get(f"{BASE}/stats", params={"date_from": "2026-05-01", "date_to": "2026-04-01"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "date_from"
-    assert cadre_a.get(f"{BASE}/stats", params={"date_from": "2020-01-01", "date_to": "2026-01-01"}).status_code == 422
+    assert (
+        cadre_a.get(f"{BASE}/stats", params={"date_from": "2020-01-01", "date_to": "2026-01-01"}).status_code
+        == 422
+    )
     assert login("hotline_operator", tree.county).get(f"{BASE}/stats").status_code == 403
     assert login("leader", tree.county).get(f"{BASE}/stats").status_code == 200

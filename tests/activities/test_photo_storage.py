@@ -33,8 +33,13 @@ def s3_endpoint():
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket=BUCKET)
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ).create_bucket(Bucket=BUCKET)
     yield endpoint
     server.stop()
 
@@ -42,8 +47,13 @@ def s3_endpoint():
 def _objects(endpoint: str, prefix: str) -> list[str]:
     import boto3
 
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                          aws_secret_access_key="test")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     return sorted(o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", []))
 
 
@@ -62,8 +72,12 @@ def media(request, monkeypatch, tmp_path):
     else:
         endpoint = request.getfixturevalue("s3_endpoint")
         prefix = f"run-{uuid.uuid4().hex[:8]}"
-        for name, value in (("AWS_ENDPOINT_URL", endpoint), ("AWS_ACCESS_KEY_ID", "test"),
-                            ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_DEFAULT_REGION", "us-east-1")):
+        for name, value in (
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ):
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(settings, "media_url", f"s3://{BUCKET}/{prefix}")
         # The folder must not be used: point it somewhere that stays empty.
@@ -71,6 +85,7 @@ def media(request, monkeypatch, tmp_path):
 
         def keys():
             return [k.removeprefix(prefix + "/") for k in _objects(endpoint, prefix + "/")]
+
     yield keys
     storage._store.cache_clear()
 
@@ -130,8 +145,11 @@ def test_an_unreachable_bucket_answers_503_not_500(monkeypatch, login, tree, rep
     settings = get_settings()
     storage._store.cache_clear()
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
-    for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
-                        ("AWS_DEFAULT_REGION", "us-east-1")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(settings, "media_url", f"s3://{BUCKET}")
     try:

@@ -50,7 +50,13 @@ def test_same_photo_twice_is_one_photo(login, tree, report, png):
 def test_a_renamed_text_file_is_refused(login, tree, report):
     rep = login("village_rep", tree.village_a1)
     activity = report(rep)
-    r = upload(rep, activity["id"], "这不是照片,是通知文本".encode() * 20, name="photo.jpg", content_type="image/jpeg")
+    r = upload(
+        rep,
+        activity["id"],
+        "这不是照片,是通知文本".encode() * 20,
+        name="photo.jpg",
+        content_type="image/jpeg",
+    )
     assert r.status_code == 415
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "JPEG" in r.json()["detail"]
@@ -93,8 +99,12 @@ def test_photos_are_scoped_like_their_activity(login, tree, report, png):
     other = report(sibling)
     assert sibling.get(f"{BASE}/{other['id']}/photos/{photo['id']}").status_code == 404
     assert rep.get(BASE + "/999999/photos").status_code == 404
-    assert login("leader", tree.county).post(f"{BASE}/{activity['id']}/photos",
-                                              files={"file": ("a.png", png, "image/png")}).status_code == 403
+    assert (
+        login("leader", tree.county)
+        .post(f"{BASE}/{activity['id']}/photos", files={"file": ("a.png", png, "image/png")})
+        .status_code
+        == 403
+    )
 
 
 def test_deleting_a_photo_moves_the_cover(login, tree, report):

@@ -16,8 +16,11 @@ def test_county_admin_creates_a_user_in_her_subtree(admin, tree, session):
     assert body["branch_id"] == tree.village_a1.id and "password" not in body and "password_hash" not in body
     stored = session.exec(select(User).where(User.username == "li.chunmei")).one()
     assert stored.a1 == tree.county.id and stored.a2 == tree.town_a.id and stored.a3 == tree.village_a1.id
-    entry = session.exec(select(AuditLog).where(AuditLog.entity == "user", AuditLog.action == "create",
-                                                AuditLog.entity_id == str(stored.id))).one()
+    entry = session.exec(
+        select(AuditLog).where(
+            AuditLog.entity == "user", AuditLog.action == "create", AuditLog.entity_id == str(stored.id)
+        )
+    ).one()
     assert "password_hash" not in entry.after and entry.actor == f"user:{admin.account.id}"
 
 
@@ -49,15 +52,18 @@ def test_township_admin_cannot_reach_outside_her_subtree(login, tree, session):
     assert outsider.username not in usernames and town_admin.account.username in usernames
     # Moving her own user to the parent is also out of reach.
     inside = make_user(session, tree.village_a1, "village_rep")
-    assert town_admin.patch(f"/api/v1/users/{inside.id}", json={"branch_id": tree.county.id}).status_code == 404
+    assert (
+        town_admin.patch(f"/api/v1/users/{inside.id}", json={"branch_id": tree.county.id}).status_code == 404
+    )
 
 
 def test_no_role_above_ones_own(login, tree, session, monkeypatch):
     from backend.auth import roles
 
     # A cadre given user administration still cannot create or promote to county_admin.
-    monkeypatch.setitem(roles.ROLE_PERMISSIONS, roles.Role.cadre,
-                        roles.ROLE_PERMISSIONS[roles.Role.cadre] | {"users:admin"})
+    monkeypatch.setitem(
+        roles.ROLE_PERMISSIONS, roles.Role.cadre, roles.ROLE_PERMISSIONS[roles.Role.cadre] | {"users:admin"}
+    )
     cadre = login("cadre", tree.town_a)
     r = cadre.post("/api/v1/users", json={**NEW, "branch_id": tree.village_a1.id, "role": "county_admin"})
     assert r.status_code == 403
@@ -68,7 +74,12 @@ def test_no_role_above_ones_own(login, tree, session, monkeypatch):
 
 def test_users_admin_is_needed(login, tree):
     assert login("cadre", tree.town_a).get("/api/v1/users").status_code == 403
-    assert login("leader", tree.county).post("/api/v1/users", json={**NEW, "branch_id": tree.county.id}).status_code == 403
+    assert (
+        login("leader", tree.county)
+        .post("/api/v1/users", json={**NEW, "branch_id": tree.county.id})
+        .status_code
+        == 403
+    )
 
 
 def test_reset_password_unlocks_and_revokes_sessions(admin, tree, session, anon):

@@ -15,9 +15,19 @@ B = "/api/v1/branches"
 
 
 def test_create_places_the_branch_in_the_tree(admin, tree, session):
-    r = admin.post(B, json={"name": "甲三村", "kind": "village", "parent_id": tree.town_a.id, "code": "T1",
-                            "chair_name": "孙月娥", "term_started_on": "2024-01-10", "term_due_on": "2029-01-10",
-                            "womens_home": {"venue": "村部", "has_venue": True, "has_rules": True}})
+    r = admin.post(
+        B,
+        json={
+            "name": "甲三村",
+            "kind": "village",
+            "parent_id": tree.town_a.id,
+            "code": "T1",
+            "chair_name": "孙月娥",
+            "term_started_on": "2024-01-10",
+            "term_due_on": "2029-01-10",
+            "womens_home": {"venue": "村部", "has_venue": True, "has_rules": True},
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["depth"] == 3 and body["path"] == f"{tree.town_a.path}{body['id']}/"
@@ -27,10 +37,20 @@ def test_create_places_the_branch_in_the_tree(admin, tree, session):
 
 
 def test_create_validates_in_chinese(admin, tree):
-    r = admin.post(B, json={"name": "x", "kind": "village", "parent_id": tree.town_a.id,
-                            "term_started_on": "2024-01-10", "term_due_on": "2023-01-10"})
+    r = admin.post(
+        B,
+        json={
+            "name": "x",
+            "kind": "village",
+            "parent_id": tree.town_a.id,
+            "term_started_on": "2024-01-10",
+            "term_due_on": "2023-01-10",
+        },
+    )
     assert r.status_code == 422 and "换届" in r.json()["errors"][0]["message"]
-    r = admin.post(B, json={"name": "x", "kind": "village", "parent_id": tree.town_a.id, "code": tree.village_a1.code})
+    r = admin.post(
+        B, json={"name": "x", "kind": "village", "parent_id": tree.town_a.id, "code": tree.village_a1.code}
+    )
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "code"
     r = admin.post(B, json={"name": "x", "kind": "planet", "parent_id": tree.town_a.id})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
@@ -47,9 +67,21 @@ def test_children_and_subtree(admin, tree):
 def test_scope_matrix_for_branches(login, tree, who):
     """Own branch and children visible; sibling and parent answer 404."""
     if who == "village_rep":
-        api, own, child, sibling, parent = login(who, tree.village_a1), tree.village_a1, None, tree.village_a2, tree.town_a
+        api, own, child, sibling, parent = (
+            login(who, tree.village_a1),
+            tree.village_a1,
+            None,
+            tree.village_a2,
+            tree.town_a,
+        )
     elif who == "cadre":
-        api, own, child, sibling, parent = login(who, tree.town_a), tree.town_a, tree.village_a1, tree.town_b, tree.county
+        api, own, child, sibling, parent = (
+            login(who, tree.town_a),
+            tree.town_a,
+            tree.village_a1,
+            tree.town_b,
+            tree.county,
+        )
     else:
         api, own, child, sibling, parent = login(who, tree.county), tree.county, tree.town_b, None, None
     assert api.get(f"{B}/{own.id}").status_code == 200
@@ -70,14 +102,27 @@ def test_scope_matrix_for_branches(login, tree, who):
 def test_only_branch_writers_change_the_tree(login, tree):
     cadre = login("cadre", tree.town_a)
     assert cadre.patch(f"{B}/{tree.village_a1.id}", json={"name": "改名"}).status_code == 403
-    assert cadre.post(B, json={"name": "x", "kind": "village", "parent_id": tree.town_a.id}).status_code == 403
+    assert (
+        cadre.post(B, json={"name": "x", "kind": "village", "parent_id": tree.town_a.id}).status_code == 403
+    )
 
 
 def test_update_womens_home_and_terms(admin, tree):
-    r = admin.patch(f"{B}/{tree.village_a1.id}", json={
-        "term_due_on": (today_in_china() - timedelta(days=3)).isoformat(),
-        "womens_home": {"venue": "村委会", "has_organisation": True, "has_team": True, "has_venue": True,
-                        "has_rules": True, "has_funding": True, "has_activities": True}})
+    r = admin.patch(
+        f"{B}/{tree.village_a1.id}",
+        json={
+            "term_due_on": (today_in_china() - timedelta(days=3)).isoformat(),
+            "womens_home": {
+                "venue": "村委会",
+                "has_organisation": True,
+                "has_team": True,
+                "has_venue": True,
+                "has_rules": True,
+                "has_funding": True,
+                "has_activities": True,
+            },
+        },
+    )
     assert r.status_code == 200
     assert r.json()["term_status"] == "overdue" and r.json()["womens_home"]["six_have_count"] == 6
 
@@ -101,14 +146,20 @@ def test_move_subtree_rewrites_every_ancestor_column(admin, tree, session):
     deep = make_branch(session, tree.village_a1, "甲一村三组", "other")
     r = admin.post(f"{B}/{tree.village_a1.id}/actions/move", json={"parent_id": tree.town_b.id})
     assert r.status_code == 200, r.text
-    assert r.json()["path"] == f"{tree.town_b.path}{tree.village_a1.id}/" and r.json()["parent_id"] == tree.town_b.id
+    assert (
+        r.json()["path"] == f"{tree.town_b.path}{tree.village_a1.id}/"
+        and r.json()["parent_id"] == tree.town_b.id
+    )
     session.expire_all()
     moved_deep = session.get(Branch, deep.id)
     assert moved_deep.path == f"{tree.town_b.path}{tree.village_a1.id}/{deep.id}/"
     assert (moved_deep.a2, moved_deep.a3, moved_deep.a4) == (tree.town_b.id, tree.village_a1.id, deep.id)
     moved_rep = session.get(User, rep.id)
     assert (moved_rep.a1, moved_rep.a2, moved_rep.a3) == (tree.county.id, tree.town_b.id, tree.village_a1.id)
-    assert session.exec(select(AuditLog).where(AuditLog.action == "move")).one().after["to_parent_id"] == tree.town_b.id
+    assert (
+        session.exec(select(AuditLog).where(AuditLog.action == "move")).one().after["to_parent_id"]
+        == tree.town_b.id
+    )
 
 
 def test_move_changes_depth_when_hanging_a_township_under_a_village(admin, tree, session):

@@ -31,7 +31,11 @@ def test_import_the_county_subtree_and_rerun_changes_nothing(session):
     before = _counts(session)
     assert before[BranchKind.street] == 2 and before[BranchKind.township] == 27
     assert before[BranchKind.village] + before[BranchKind.community] == 430
-    assert import_divisions(session, DIVISIONS_DIR, under="430725") == {"areas": 0, "streets": 0, "villages": 0}
+    assert import_divisions(session, DIVISIONS_DIR, under="430725") == {
+        "areas": 0,
+        "streets": 0,
+        "villages": 0,
+    }
     assert _counts(session) == before
 
 
@@ -64,19 +68,35 @@ def test_demo_builds_the_county_with_logins_and_runs_once(db, anon):
         counts = _counts(session)
         assert counts[BranchKind.organ_committee] >= 2 and counts[BranchKind.enterprise_committee] >= 1
         users = {u.username: u for u in session.exec(select(User))}
-        assert set(users) == {"county.admin", "leader", "hotline.operator", "township.cadre", "township2.cadre",
-                              "village.rep", "village2.rep"}
-        first_town = session.exec(select(Branch).where(Branch.depth == 2, Branch.code.is_not(None))
-                                  .order_by(Branch.code)).first()
+        assert set(users) == {
+            "county.admin",
+            "leader",
+            "hotline.operator",
+            "township.cadre",
+            "township2.cadre",
+            "village.rep",
+            "village2.rep",
+        }
+        first_town = session.exec(
+            select(Branch).where(Branch.depth == 2, Branch.code.is_not(None)).order_by(Branch.code)
+        ).first()
         assert users["township.cadre"].branch_id == first_town.id
         rep_branch = session.get(Branch, users["village.rep"].branch_id)
         assert rep_branch.parent_id == first_town.id
         assert {c.client_id for c in session.exec(select(ApiClient))} == {"health-bureau", "civil-affairs"}
-    r = anon.post("/api/v1/auth/token", data={"grant_type": "password", "username": "village.rep",
-                                              "password": "HalfSky-demo-2026"})
+    r = anon.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": "village.rep", "password": "HalfSky-demo-2026"},
+    )
     assert r.status_code == 200
-    r = anon.post("/api/v1/auth/token", data={"grant_type": "client_credentials", "client_id": "civil-affairs",
-                                              "client_secret": "HalfSky-demo-2026"})
+    r = anon.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "civil-affairs",
+            "client_secret": "HalfSky-demo-2026",
+        },
+    )
     assert r.status_code == 200
     assert load_demo(db) is False
 

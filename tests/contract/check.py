@@ -41,16 +41,25 @@ def free_port(first: int = 8400, last: int = 8499) -> int:
 
 def run_schemathesis(max_examples: int, seconds: int) -> int:
     work = Path(tempfile.mkdtemp(prefix="halfsky-contract-"))
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'halfsky.db'}", "MEDIA_DIR": str(work / "media"),
-           "HALFSKY_SPA_DIR": str(work / "no-spa")}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{work / 'halfsky.db'}",
+        "MEDIA_DIR": str(work / "media"),
+        "HALFSKY_SPA_DIR": str(work / "no-spa"),
+    }
     halfsky = str(BIN / "halfsky")
     subprocess.run([halfsky, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run([halfsky, "demo"], env=env, cwd=ROOT, check=True, capture_output=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = (work / "serve.log").open("wb")
-    server = subprocess.Popen([halfsky, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                              env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [halfsky, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         for _ in range(100):
             try:
@@ -58,20 +67,52 @@ def run_schemathesis(max_examples: int, seconds: int) -> int:
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
-        token = httpx.post(f"{base}/api/v1/auth/token", data={
-            "grant_type": "password", "username": "county.admin", "password": "HalfSky-demo-2026"}).json()
+        token = httpx.post(
+            f"{base}/api/v1/auth/token",
+            data={"grant_type": "password", "username": "county.admin", "password": "HalfSky-demo-2026"},
+        ).json()
         started = time.perf_counter()
-        result = subprocess.run([
-            str(BIN / "schemathesis"), "run", str(DOCUMENT), "--url", base,
-            "-H", f"Authorization: Bearer {token['access_token']}",
-            "--checks", CHECKS, "--exclude-path-regex", EXCLUDED,
-            "--phases", "examples,coverage,fuzzing", "--max-examples", str(max_examples),
-            "--max-time", str(seconds), "--workers", "1", "--seed", "13", "--no-shrink",
-            "--suppress-health-check", "all", "--max-failures", "20",
-        ], cwd=work, env={**os.environ, "NO_COLOR": "1"}, capture_output=True, text=True)
+        result = subprocess.run(
+            [
+                str(BIN / "schemathesis"),
+                "run",
+                str(DOCUMENT),
+                "--url",
+                base,
+                "-H",
+                f"Authorization: Bearer {token['access_token']}",
+                "--checks",
+                CHECKS,
+                "--exclude-path-regex",
+                EXCLUDED,
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--max-examples",
+                str(max_examples),
+                "--max-time",
+                str(seconds),
+                "--workers",
+                "1",
+                "--seed",
+                "13",
+                "--no-shrink",
+                "--suppress-health-check",
+                "all",
+                "--max-failures",
+                "20",
+            ],
+            cwd=work,
+            env={**os.environ, "NO_COLOR": "1"},
+            capture_output=True,
+            text=True,
+        )
         elapsed = time.perf_counter() - started
         out = result.stdout
-        print(out[out.rfind("= SUMMARY ="):] if result.returncode == 0 and "= SUMMARY =" in out else out[-20000:])
+        print(
+            out[out.rfind("= SUMMARY =") :]
+            if result.returncode == 0 and "= SUMMARY =" in out
+            else out[-20000:]
+        )
         print(f"schemathesis: exit {result.returncode} in {elapsed:.0f} s")
         return result.returncode
     finally:
@@ -84,19 +125,37 @@ def run_schemathesis(max_examples: int, seconds: int) -> int:
 def run_python_client() -> int:
     out = Path(tempfile.mkdtemp(prefix="halfsky-client-")) / "client"
     try:
-        result = subprocess.run([
-            str(BIN / "openapi-python-client"), "generate", "--path", str(DOCUMENT),
-            "--config", str(ROOT / "openapi" / "python-client.yaml"), "--output-path", str(out),
-            "--meta", "none", "--fail-on-warning",
-        ], capture_output=True, text=True)
-        noise = re.findall(r"^(WARNING.*|Cannot .*|Unable .*|Skipping .*)$", result.stdout + result.stderr, re.M)
+        result = subprocess.run(
+            [
+                str(BIN / "openapi-python-client"),
+                "generate",
+                "--path",
+                str(DOCUMENT),
+                "--config",
+                str(ROOT / "openapi" / "python-client.yaml"),
+                "--output-path",
+                str(out),
+                "--meta",
+                "none",
+                "--fail-on-warning",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        noise = re.findall(
+            r"^(WARNING.*|Cannot .*|Unable .*|Skipping .*)$", result.stdout + result.stderr, re.M
+        )
         document = json.loads(DOCUMENT.read_text())
         made = {p.stem for p in (out / "models").glob("*.py")} if out.exists() else set()
         missing = [name for name in document["components"]["schemas"] if _snake(name) not in made]
         operations = sum(len(ops) for ops in document["paths"].values())
-        modules = len([p for p in (out / "api").rglob("*.py") if p.name != "__init__.py"]) if out.exists() else 0
-        print(f"openapi-python-client: {len(made)} models for {len(document['components']['schemas'])} schemas, "
-              f"{modules} operation modules for {operations} operations")
+        modules = (
+            len([p for p in (out / "api").rglob("*.py") if p.name != "__init__.py"]) if out.exists() else 0
+        )
+        print(
+            f"openapi-python-client: {len(made)} models for {len(document['components']['schemas'])} schemas, "
+            f"{modules} operation modules for {operations} operations"
+        )
         problems = noise + [f"no model for schema {m}" for m in missing]
         if modules != operations:
             problems.append(f"{operations - modules} operations without a module")
@@ -121,6 +180,8 @@ if __name__ == "__main__":
     if what in ("python-client", "all"):
         code |= run_python_client()
     if what in ("schemathesis", "all"):
-        code |= run_schemathesis(int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10")),
-                                 int(os.environ.get("SCHEMATHESIS_SECONDS", "45")))
+        code |= run_schemathesis(
+            int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10")),
+            int(os.environ.get("SCHEMATHESIS_SECONDS", "45")),
+        )
     sys.exit(code)

@@ -10,9 +10,14 @@ from backend.core import audit
 
 def test_every_write_is_audited_with_before_and_after(admin, tree, session):
     admin.patch(f"/api/v1/branches/{tree.village_a1.id}", json={"chair_name": "新主席"})
-    entry = session.exec(select(AuditLog).where(AuditLog.entity == "branch", AuditLog.action == "update",
-                                                AuditLog.entity_id == str(tree.village_a1.id),
-                                                AuditLog.actor == f"user:{admin.account.id}")).one()
+    entry = session.exec(
+        select(AuditLog).where(
+            AuditLog.entity == "branch",
+            AuditLog.action == "update",
+            AuditLog.entity_id == str(tree.village_a1.id),
+            AuditLog.actor == f"user:{admin.account.id}",
+        )
+    ).one()
     assert entry.before == {"chair_name": None} and entry.after == {"chair_name": "新主席"}
     assert entry.actor == f"user:{admin.account.id}" and entry.branch_id == tree.village_a1.id
     assert entry.a2 == tree.town_a.id
@@ -30,7 +35,9 @@ def test_audit_list_is_scoped_and_filterable(login, tree, session):
 
 
 def test_failed_logins_of_unknown_usernames_reach_the_root_admin(admin, anon, tree):
-    anon.post("/api/v1/auth/token", data={"grant_type": "password", "username": "ghost", "password": "x" * 10})
+    anon.post(
+        "/api/v1/auth/token", data={"grant_type": "password", "username": "ghost", "password": "x" * 10}
+    )
     rows = admin.get("/api/v1/audit", params={"action": ["login_failed"]}).json()["items"]
     assert rows and rows[0]["actor"] == "username:ghost"
 
@@ -56,7 +63,9 @@ def test_the_trail_cannot_be_edited_or_deleted(session, admin, tree):
 def test_errors_are_problem_json(admin, anon):
     r = anon.get("/api/v1/branches")
     assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
-    assert r.json()["type"] == "urn:halfsky:problem:unauthorized" and r.headers["www-authenticate"] == "Bearer"
+    assert (
+        r.json()["type"] == "urn:halfsky:problem:unauthorized" and r.headers["www-authenticate"] == "Bearer"
+    )
     r = admin.get("/api/v1/branches/not-a-number")
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "branch_id"
     r = admin.post("/api/v1/branches", content=b"{not json", headers={"content-type": "application/json"})
@@ -100,8 +109,11 @@ def test_ids_beyond_the_database_range_are_a_422_not_a_500(admin):
 def test_oversized_bodies_are_refused_before_they_are_read(admin, tree):
     from backend.main import MAX_BODY_BYTES
 
-    r = admin.post("/api/v1/branches", content=b"x" * (MAX_BODY_BYTES + 1),
-                   headers={"content-type": "application/json", "Idempotency-Key": "big"})
+    r = admin.post(
+        "/api/v1/branches",
+        content=b"x" * (MAX_BODY_BYTES + 1),
+        headers={"content-type": "application/json", "Idempotency-Key": "big"},
+    )
     assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
 
 
@@ -112,6 +124,9 @@ def test_oversized_streamed_bodies_are_refused_too(admin):
         for _ in range(MAX_BODY_BYTES // 65536 + 2):
             yield b"x" * 65536
 
-    r = admin.post("/api/v1/branches", content=chunks(),
-                   headers={"content-type": "application/json", "Idempotency-Key": "stream"})
+    r = admin.post(
+        "/api/v1/branches",
+        content=chunks(),
+        headers={"content-type": "application/json", "Idempotency-Key": "stream"},
+    )
     assert r.status_code == 413 and r.json()["type"].endswith("payload-too-large")

@@ -51,8 +51,14 @@ def fresh() -> Iterator:
 
 
 def halfsky(*args: str, url: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "backend.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
 
 
 def test_backup_while_writing_restores_every_committed_row_and_the_app_logs_in(fresh, password_hash):
@@ -103,8 +109,10 @@ def test_backup_while_writing_restores_every_committed_row_and_the_app_logs_in(f
     assert restored == set(sorted(committed)[: len(restored)]), "the backup is not one consistent moment"
 
     with TestClient(create_app(Database(target))) as client:
-        r = client.post("/api/v1/auth/token", data={"grant_type": "password", "username": "backup.admin",
-                                                    "password": TEST_PASSWORD})
+        r = client.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "password", "username": "backup.admin", "password": TEST_PASSWORD},
+        )
         assert r.status_code == 200, r.text
         me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
         assert me.status_code == 200 and me.json()["branch"]["name"] == "备份县"
@@ -118,6 +126,8 @@ def test_backup_while_writing_restores_every_committed_row_and_the_app_logs_in(f
 def test_a_backup_of_the_other_database_kind_is_refused(fresh, tmp_path):
     url = fresh()
     wrong = tmp_path / "wrong.backup"
-    wrong.write_bytes(b"PGDMP" + b"\0" * 64 if url.startswith("sqlite") else b"SQLite format 3\x00" + b"\0" * 64)
+    wrong.write_bytes(
+        b"PGDMP" + b"\0" * 64 if url.startswith("sqlite") else b"SQLite format 3\x00" + b"\0" * 64
+    )
     done = halfsky("restore", str(wrong), url=url)
     assert done.returncode != 0 and "restores into" in done.stderr

@@ -14,11 +14,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.skipif(os.environ.get("TEST_DB") == "postgres", reason="the CLI is exercised once, on SQLite")
 def test_a_real_installation_from_the_command_line(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}", "HALFSKY_ADMIN_PASSWORD": "Admin-pass-2026"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}",
+        "HALFSKY_ADMIN_PASSWORD": "Admin-pass-2026",
+    }
 
     def halfsky(*args):
-        return subprocess.run([sys.executable, "-m", "backend.cli", *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "backend.cli", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert halfsky("migrate").returncode == 0
     r = halfsky("import-divisions", str(DIVISIONS_DIR), "--under", "430725")
@@ -39,16 +49,34 @@ def test_a_real_installation_from_the_command_line(tmp_path):
         "print(c.get('/api/v1/branches', params={'kind': 'township'},"
         " headers={'Authorization': 'Bearer ' + t}).json()['total'])"
     )
-    r = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, env=env, capture_output=True, text=True,
-                       timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", check], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert r.stdout.strip() == "27", r.stderr
 
 
 def test_production_refuses_the_demo(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}", "HALFSKY_ENV": "production",
-           "SECRET_KEY": "s" * 48, "PII_KEY": "p" * 48}
-    subprocess.run([sys.executable, "-m", "backend.cli", "migrate"], cwd=tmp_path, env=env, check=True,
-                   capture_output=True, timeout=120)
-    r = subprocess.run([sys.executable, "-m", "backend.cli", "demo"], cwd=tmp_path, env=env, capture_output=True,
-                       text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}",
+        "HALFSKY_ENV": "production",
+        "SECRET_KEY": "s" * 48,
+        "PII_KEY": "p" * 48,
+    }
+    subprocess.run(
+        [sys.executable, "-m", "backend.cli", "migrate"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode != 0 and "production" in r.stderr

@@ -19,8 +19,10 @@ from tests.conftest import _postgres_url  # noqa: E402
 def rehearsal():
     pg = _postgres_url()
     if not pg:
-        pytest.skip("needs PostgreSQL (TEST_DB=postgres): processes on several machines share one PostgreSQL, "
-                    "and procrastinate's workers run there")
+        pytest.skip(
+            "needs PostgreSQL (TEST_DB=postgres): processes on several machines share one PostgreSQL, "
+            "and procrastinate's workers run there"
+        )
     if not (shutil.which("nginx") or os.path.exists(cluster.NGINX)):
         pytest.skip("needs Debian's nginx (apt-get install nginx; .ci/run installs it)")
     pytest.importorskip("moto.server")

@@ -66,9 +66,12 @@ def test_logins_refreshes_and_reveals_at_once_count_every_write(demo_template):
 
     async def scenario(base: str) -> dict:
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+
             def login(username: str, password: str = load.PASSWORD):
-                return http.post("/api/v1/auth/token", data={"grant_type": "password", "username": username,
-                                                             "password": password})
+                return http.post(
+                    "/api/v1/auth/token",
+                    data={"grant_type": "password", "username": username, "password": password},
+                )
 
             good = [login(name) for name in load.PEOPLE * 3]
             bad = [login("leader", "wrong-password-1") for _ in range(8)]
@@ -76,28 +79,39 @@ def test_logins_refreshes_and_reveals_at_once_count_every_write(demo_template):
             admin = (await login("county.admin")).json()
             headers = {"Authorization": f"Bearer {admin['access_token']}"}
             woman = (await http.get("/api/v1/women?limit=1", headers=headers)).json()["items"][0]["id"]
-            reveals = await asyncio.gather(*(http.get(f"/api/v1/women/{woman}/pii", headers=headers)
-                                             for _ in range(12)))
-            refreshes = await asyncio.gather(*(http.post("/api/v1/auth/refresh",
-                                                         json={"refresh_token": admin["refresh_token"]})
-                                               for _ in range(6)))
-            return {"good": [r.status_code for r in answers[:len(good)]],
-                    "bad": [r.status_code for r in answers[len(good):]],
-                    "reveals": [r.status_code for r in reveals], "woman": woman,
-                    "refreshes": [r.status_code for r in refreshes]}
+            reveals = await asyncio.gather(
+                *(http.get(f"/api/v1/women/{woman}/pii", headers=headers) for _ in range(12))
+            )
+            refreshes = await asyncio.gather(
+                *(
+                    http.post("/api/v1/auth/refresh", json={"refresh_token": admin["refresh_token"]})
+                    for _ in range(6)
+                )
+            )
+            return {
+                "good": [r.status_code for r in answers[: len(good)]],
+                "bad": [r.status_code for r in answers[len(good) :]],
+                "reveals": [r.status_code for r in reveals],
+                "woman": woman,
+                "refreshes": [r.status_code for r in refreshes],
+            }
 
     with load.served(KIND, pg_server=PG_SERVER, template=demo_template) as server:
         seen = asyncio.run(scenario(server.base))
         engine = make_engine(server.database_url, pool_size=1)
         with engine.connect() as conn:
+
             def count(sql: str, **params) -> int:
                 return conn.execute(sa.text(sql), params).scalar_one()
 
             failed = count("SELECT count(*) FROM audit_log WHERE action = 'login_failed'")
-            locked = count('SELECT count(*) FROM "user" WHERE username = :u AND locked_until IS NOT NULL',
-                           u="leader")
-            revealed = count("SELECT count(*) FROM audit_log WHERE action = 'reveal' AND entity_id = :id",
-                             id=str(seen["woman"]))
+            locked = count(
+                'SELECT count(*) FROM "user" WHERE username = :u AND locked_until IS NOT NULL', u="leader"
+            )
+            revealed = count(
+                "SELECT count(*) FROM audit_log WHERE action = 'reveal' AND entity_id = :id",
+                id=str(seen["woman"]),
+            )
             reused = count("SELECT count(*) FROM audit_log WHERE action = 'refresh_reuse'")
         engine.dispose()
         log = server.log.read_text(errors="replace")
@@ -125,8 +139,12 @@ def test_kill_9_of_the_server_among_writing_phones_loses_nothing_and_stores_noth
         sent: set[str] = set()
         acknowledged: set[str] = set()
         async with httpx.AsyncClient(base_url=server.base, timeout=10) as http:
-            token = (await http.post("/api/v1/auth/token", data={
-                "grant_type": "password", "username": "village.rep", "password": load.PASSWORD})).json()["access_token"]
+            token = (
+                await http.post(
+                    "/api/v1/auth/token",
+                    data={"grant_type": "password", "username": "village.rep", "password": load.PASSWORD},
+                )
+            ).json()["access_token"]
             stop = time.monotonic() + 5
 
             async def phone(i: int) -> None:
@@ -137,8 +155,11 @@ def test_kill_9_of_the_server_among_writing_phones_loses_nothing_and_stores_noth
                     sent.add(title)
                     for _ in range(300):
                         try:
-                            r = await http.post("/api/v1/activities", json={"type": "health_talk", "title": title},
-                                                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key})
+                            r = await http.post(
+                                "/api/v1/activities",
+                                json={"type": "health_talk", "title": title},
+                                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+                            )
                         except httpx.HTTPError:
                             await asyncio.sleep(0.1)
                             continue
@@ -157,13 +178,17 @@ def test_kill_9_of_the_server_among_writing_phones_loses_nothing_and_stores_noth
             await asyncio.gather(*(phone(i) for i in range(8)), power_cut())
         return sent, acknowledged
 
-    with load.served(KIND, pg_server=PG_SERVER, template=demo_template,
-                     env={"IDEMPOTENCY_LEASE_SECONDS": "2"}) as server:
+    with load.served(
+        KIND, pg_server=PG_SERVER, template=demo_template, env={"IDEMPOTENCY_LEASE_SECONDS": "2"}
+    ) as server:
         sent, acknowledged = asyncio.run(phones(server))
         engine = make_engine(server.database_url, pool_size=1)
         with engine.connect() as conn:
-            stored = dict(conn.execute(sa.text(
-                "SELECT title, count(*) FROM activity WHERE title LIKE 'crash-%' GROUP BY title")).all())
+            stored = dict(
+                conn.execute(
+                    sa.text("SELECT title, count(*) FROM activity WHERE title LIKE 'crash-%' GROUP BY title")
+                ).all()
+            )
         engine.dispose()
     assert len(sent) > 16
     assert acknowledged == sent

@@ -45,7 +45,9 @@ def test_an_unknown_field_is_a_422_naming_it_and_changes_nothing(admin, tree, se
 
 
 def test_unknown_field_in_a_nested_body_is_named_with_its_path(admin, tree):
-    r = admin.patch(f"/api/v1/branches/{tree.village_a1.id}", json={"womens_home": {"venue": "村部", "colour": "红"}})
+    r = admin.patch(
+        f"/api/v1/branches/{tree.village_a1.id}", json={"womens_home": {"venue": "村部", "colour": "红"}}
+    )
     assert r.status_code == 422, r.text
     assert [e["field"] for e in r.json()["errors"]] == ["womens_home.colour"]
 
@@ -54,7 +56,14 @@ def test_schema_names_are_plain_and_unique():
     doc = openapi_document()
     names = list(doc["components"]["schemas"])
     assert [n for n in names if "__" in n or n.endswith(("-Input", "-Output"))] == []
-    assert {"BranchPublic", "ReportOverview", "VolunteerStats", "WomensHome", "WomensHomePublic", "Problem"} <= set(names)
+    assert {
+        "BranchPublic",
+        "ReportOverview",
+        "VolunteerStats",
+        "WomensHome",
+        "WomensHomePublic",
+        "Problem",
+    } <= set(names)
     assert doc["info"]["title"].isascii()
 
 
@@ -67,7 +76,12 @@ def test_every_operation_documents_its_errors_as_problem_json():
             assert "503" in errors, (method, path)
             for status, answer in errors.items():
                 assert answer["content"] == problem, (method, path, status)
-            if path not in ("/api/v1/health", "/api/v1/meta/dictionaries", "/api/v1/auth/token", "/api/v1/auth/refresh"):
+            if path not in (
+                "/api/v1/health",
+                "/api/v1/meta/dictionaries",
+                "/api/v1/auth/token",
+                "/api/v1/auth/refresh",
+            ):
                 assert {"401", "403"} <= errors.keys(), (method, path)
             if "{" in path:
                 assert "404" in errors, (method, path)

@@ -46,8 +46,11 @@ def test_an_expired_idempotency_key_no_longer_replays(admin, tree, session):
 def test_keys_are_kept_for_at_least_a_day(admin, tree, session, db):
     from backend.core.idempotency import purge_expired
 
-    admin.post("/api/v1/branches", json={"name": "x", "kind": "village", "parent_id": tree.town_a.id},
-               headers={"Idempotency-Key": "day"})
+    admin.post(
+        "/api/v1/branches",
+        json={"name": "x", "kind": "village", "parent_id": tree.town_a.id},
+        headers={"Idempotency-Key": "day"},
+    )
     session.execute(sa.update(IdempotencyKey).values(created_at=utcnow() - timedelta(hours=25)))
     session.commit()
     purge_expired(db)

@@ -35,4 +35,8 @@ def test_every_enum_has_a_dictionary_that_labels_all_its_values():
 def test_labels_are_chinese():
     for name, labels in DICTIONARIES.items():
         for value, label in labels.items():
-            assert any("\u4e00" <= ch <= "\u9fff" for ch in label) or label[:1].isdigit(), (name, value, label)
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in label) or label[:1].isdigit(), (
+                name,
+                value,
+                label,
+            )

@@ -24,16 +24,32 @@ def test_same_key_same_body_replays_without_a_second_record(admin, tree, session
 
 
 def test_same_key_other_body_is_refused(admin, tree, session):
-    admin.post(B, json={"name": "甲", "kind": "village", "parent_id": tree.town_a.id}, headers={"Idempotency-Key": "k"})
-    r = admin.post(B, json={"name": "乙", "kind": "village", "parent_id": tree.town_a.id}, headers={"Idempotency-Key": "k"})
+    admin.post(
+        B,
+        json={"name": "甲", "kind": "village", "parent_id": tree.town_a.id},
+        headers={"Idempotency-Key": "k"},
+    )
+    r = admin.post(
+        B,
+        json={"name": "乙", "kind": "village", "parent_id": tree.town_a.id},
+        headers={"Idempotency-Key": "k"},
+    )
     assert r.status_code == 422 and r.json()["type"].endswith("idempotency-key-reused")
     assert _count(session, "乙") == 0
 
 
 def test_keys_belong_to_one_principal(login, tree, session):
     a, b = login("county_admin", tree.county), login("county_admin", tree.county)
-    a.post(B, json={"name": "甲", "kind": "village", "parent_id": tree.town_a.id}, headers={"Idempotency-Key": "k"})
-    r = b.post(B, json={"name": "甲", "kind": "village", "parent_id": tree.town_a.id}, headers={"Idempotency-Key": "k"})
+    a.post(
+        B,
+        json={"name": "甲", "kind": "village", "parent_id": tree.town_a.id},
+        headers={"Idempotency-Key": "k"},
+    )
+    r = b.post(
+        B,
+        json={"name": "甲", "kind": "village", "parent_id": tree.town_a.id},
+        headers={"Idempotency-Key": "k"},
+    )
     assert r.status_code == 201 and "idempotent-replayed" not in r.headers
     assert _count(session, "甲") == 2
 
@@ -42,10 +58,19 @@ def test_a_repeat_while_the_first_is_running_gets_409(admin, tree, session, monk
     monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.2)
     body = {"name": "并发村", "kind": "village", "parent_id": tree.town_a.id}
     # The first submission is still being handled: its key is claimed but has no answer yet.
-    session.add(IdempotencyKey(subject=f"user:{admin.account.id}", key="busy", method="POST", path=B,
-                               request_hash=idempotency._request_hash(
-                                   {"method": "POST", "path": B, "query_string": b""},
-                                   admin.client.build_request("POST", B, json=body).content, b"application/json")))
+    session.add(
+        IdempotencyKey(
+            subject=f"user:{admin.account.id}",
+            key="busy",
+            method="POST",
+            path=B,
+            request_hash=idempotency._request_hash(
+                {"method": "POST", "path": B, "query_string": b""},
+                admin.client.build_request("POST", B, json=body).content,
+                b"application/json",
+            ),
+        )
+    )
     session.commit()
     r = admin.post(B, json=body, headers={"Idempotency-Key": "busy"})
     assert r.status_code == 409 and r.json()["type"].endswith("idempotency-in-progress")
@@ -55,15 +80,18 @@ def test_a_repeat_while_the_first_is_running_gets_409(admin, tree, session, monk
 def test_failed_validation_is_replayed_too_and_a_fixed_body_needs_a_new_key(admin, tree):
     bad = {"name": "", "kind": "village", "parent_id": tree.town_a.id}
     assert admin.post(B, json=bad, headers={"Idempotency-Key": "v"}).status_code == 422
-    assert admin.post(B, json=bad, headers={"Idempotency-Key": "v"}).headers.get("idempotent-replayed") == "true"
+    assert (
+        admin.post(B, json=bad, headers={"Idempotency-Key": "v"}).headers.get("idempotent-replayed") == "true"
+    )
 
 
 def test_multipart_boundaries_do_not_change_the_hash():
     scope = {"method": "POST", "path": "/x", "query_string": b""}
     one = b'--AAA\r\nContent-Disposition: form-data; name="file"\r\n\r\nhello\r\n--AAA--\r\n'
     two = one.replace(b"AAA", b"BBB")
-    assert idempotency._request_hash(scope, one, b"multipart/form-data; boundary=AAA") == \
-        idempotency._request_hash(scope, two, b"multipart/form-data; boundary=BBB")
+    assert idempotency._request_hash(
+        scope, one, b"multipart/form-data; boundary=AAA"
+    ) == idempotency._request_hash(scope, two, b"multipart/form-data; boundary=BBB")
 
 
 def test_a_refused_login_is_not_replayed_after_the_token_is_renewed(admin, tree, session, anon):
@@ -76,12 +104,24 @@ def test_a_refused_login_is_not_replayed_after_the_token_is_renewed(admin, tree,
 
     settings = get_settings()
     now = utcnow()
-    expired = jwt.encode({"sub": f"user:{admin.account.id}", "role": "county_admin", "branch": tree.county.id,
-                          "jti": "old", "iat": int((now - timedelta(hours=2)).timestamp()),
-                          "exp": int((now - timedelta(hours=1)).timestamp()), "iss": settings.jwt_issuer,
-                          "aud": settings.jwt_audience}, settings.secret_key, algorithm="HS256")
+    expired = jwt.encode(
+        {
+            "sub": f"user:{admin.account.id}",
+            "role": "county_admin",
+            "branch": tree.county.id,
+            "jti": "old",
+            "iat": int((now - timedelta(hours=2)).timestamp()),
+            "exp": int((now - timedelta(hours=1)).timestamp()),
+            "iss": settings.jwt_issuer,
+            "aud": settings.jwt_audience,
+        },
+        settings.secret_key,
+        algorithm="HS256",
+    )
     body = {"name": "离线村", "kind": "village", "parent_id": tree.town_a.id}
-    first = anon.post(B, json=body, headers={"Authorization": f"Bearer {expired}", "Idempotency-Key": "offline-1"})
+    first = anon.post(
+        B, json=body, headers={"Authorization": f"Bearer {expired}", "Idempotency-Key": "offline-1"}
+    )
     assert first.status_code == 401
     again = admin.post(B, json=body, headers={"Idempotency-Key": "offline-1"})
     assert again.status_code == 201 and "idempotent-replayed" not in again.headers
@@ -89,11 +129,20 @@ def test_a_refused_login_is_not_replayed_after_the_token_is_renewed(admin, tree,
 
 
 def _claim_row(admin, session, key: str, body: dict, **fields) -> None:
-    session.add(IdempotencyKey(subject=f"user:{admin.account.id}", key=key, method="POST", path=B,
-                               request_hash=idempotency._request_hash(
-                                   {"method": "POST", "path": B, "query_string": b""},
-                                   admin.client.build_request("POST", B, json=body).content, b"application/json"),
-                               **fields))
+    session.add(
+        IdempotencyKey(
+            subject=f"user:{admin.account.id}",
+            key=key,
+            method="POST",
+            path=B,
+            request_hash=idempotency._request_hash(
+                {"method": "POST", "path": B, "query_string": b""},
+                admin.client.build_request("POST", B, json=body).content,
+                b"application/json",
+            ),
+            **fields,
+        )
+    )
     session.commit()
 
 
@@ -104,8 +153,13 @@ def test_a_claim_left_by_a_process_that_died_before_committing_is_taken_over(adm
     from backend.core.db import utcnow
 
     body = {"name": "断电村", "kind": "village", "parent_id": tree.town_a.id}
-    _claim_row(admin, session, "crashed", body,
-               created_at=utcnow() - timedelta(seconds=get_settings().idempotency_lease_seconds + 60))
+    _claim_row(
+        admin,
+        session,
+        "crashed",
+        body,
+        created_at=utcnow() - timedelta(seconds=get_settings().idempotency_lease_seconds + 60),
+    )
     r = admin.post(B, json=body, headers={"Idempotency-Key": "crashed"})
     assert r.status_code == 201 and "idempotent-replayed" not in r.headers
     assert _count(session, "断电村") == 1
@@ -114,7 +168,9 @@ def test_a_claim_left_by_a_process_that_died_before_committing_is_taken_over(adm
     assert _count(session, "断电村") == 1
 
 
-def test_writes_and_their_key_commit_together_so_a_lost_answer_is_never_run_twice(admin, tree, session, monkeypatch):
+def test_writes_and_their_key_commit_together_so_a_lost_answer_is_never_run_twice(
+    admin, tree, session, monkeypatch
+):
     body = {"name": "回执丢失村", "kind": "village", "parent_id": tree.town_a.id}
     # The process stops after the request's transaction committed, before the answer was kept.
     monkeypatch.setattr(idempotency, "_store", lambda *args: None)
@@ -148,7 +204,11 @@ def test_a_resend_that_overtakes_the_kept_answer_waits_for_it(admin, tree, sessi
     monkeypatch.setattr(idempotency, "_store", store)
     r = admin.post(B, json=body, headers={"Idempotency-Key": "overtaken"})
     assert kept.wait(5)
-    assert r.status_code == 201 and r.headers["idempotent-replayed"] == "true" and r.json()["id"] == first.json()["id"]
+    assert (
+        r.status_code == 201
+        and r.headers["idempotent-replayed"] == "true"
+        and r.json()["id"] == first.json()["id"]
+    )
     assert _count(session, "抢先重发村") == 1
 
 

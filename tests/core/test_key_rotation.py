@@ -97,13 +97,22 @@ def test_rotation_killed_part_way_then_run_again_rekeys_everything_while_the_app
         found = client.post("/api/v1/women/lookup", json={"id_number": person.id_number})
         assert found.status_code == 200 and found.json()["id"] == woman_id
     assert stored_key_id(_woman(engine, last[0]).id_number_enc) == key_id(OLD)
-    again = client.post("/api/v1/women", json={"name": last[1].name, "id_number": last[1].id_number,
-                                               "branch_id": data.village.id})
+    again = client.post(
+        "/api/v1/women",
+        json={"name": last[1].name, "id_number": last[1].id_number, "branch_id": data.village.id},
+    )
     assert again.status_code == 409, again.text
     moved = client.patch(f"/api/v1/women/{last[0]}", json={"phone": "13700000000"})
     assert moved.status_code == 200, moved.text
-    newcomer = client.post("/api/v1/women", json={"name": "新登记", "id_number": rotate_pii.id_number(999_999),
-                                                  "phone": "13600000000", "branch_id": data.village.id})
+    newcomer = client.post(
+        "/api/v1/women",
+        json={
+            "name": "新登记",
+            "id_number": rotate_pii.id_number(999_999),
+            "phone": "13600000000",
+            "branch_id": data.village.id,
+        },
+    )
     assert newcomer.status_code == 201, newcomer.text
     assert stored_key_id(_woman(engine, newcomer.json()["id"]).phone_enc) == key_id(NEW)
 
@@ -122,7 +131,11 @@ def test_rotation_killed_part_way_then_run_again_rekeys_everything_while_the_app
         assert decrypt_field(stored.id_number_enc) == person.id_number
         revealed = client.get(f"/api/v1/women/{woman_id}/pii")
         assert revealed.status_code == 200 and revealed.json()["id_number"] == person.id_number
-        assert client.post("/api/v1/women/lookup", json={"id_number": person.id_number}).json()["id"] == woman_id
-    assert client.get(f"/api/v1/women/{last[0]}/pii").json()["phone"] == "13700000000", "the app's change was kept"
+        assert (
+            client.post("/api/v1/women/lookup", json={"id_number": person.id_number}).json()["id"] == woman_id
+        )
+    assert client.get(f"/api/v1/women/{last[0]}/pii").json()["phone"] == "13700000000", (
+        "the app's change was kept"
+    )
     assert _woman(engine, first[0]).phone_hash == blind_index(first[1].phone, "phone")
     engine.dispose()

@@ -6,8 +6,15 @@ from backend.core.routes import api_routes
 from backend.main import create_app
 
 BODIES = [None, {}, [], "text", {"name": "x" * 5000}, {"id": -1, "branch_id": 10**30, "limit": "many"}]
-QUERIES = [{}, {"limit": "0"}, {"offset": "-1"}, {"sort": "-nope"}, {"q": "%' OR 1=1 --"}, {"format": "pdf"},
-           {"branch_id": "x", "under": "99999999999", "from": "yesterday", "status": "???"}]
+QUERIES = [
+    {},
+    {"limit": "0"},
+    {"offset": "-1"},
+    {"sort": "-nope"},
+    {"q": "%' OR 1=1 --"},
+    {"format": "pdf"},
+    {"branch_id": "x", "under": "99999999999", "from": "yesterday", "status": "???"},
+]
 IDS = ["1", "abc", "99999999999999999999"]
 
 

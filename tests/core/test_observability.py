@@ -61,7 +61,10 @@ def test_an_unexpected_error_is_logged_with_the_request_id(app, admin, lines, mo
 
     monkeypatch.setattr(deps, "principal_from_claims", broken)
     client = TestClient(app, raise_server_exceptions=False)
-    r = client.get("/api/v1/auth/me", headers={"X-Request-ID": "r-500", "Authorization": admin.client.headers["authorization"]})
+    r = client.get(
+        "/api/v1/auth/me",
+        headers={"X-Request-ID": "r-500", "Authorization": admin.client.headers["authorization"]},
+    )
     assert r.status_code == 500
     errors = [json.loads(line) for line in lines if '"level": "error"' in line]
     assert errors and errors[0]["request_id"] == "r-500" and "RuntimeError: boom" in errors[0]["exception"]
@@ -77,7 +80,9 @@ def test_metrics_are_refused_outside_the_allowed_networks_without_the_token(app,
     assert r.status_code == 200 and "halfsky_admission_units" in r.text
 
 
-def test_metrics_from_an_allowed_network_count_requests_by_route_template_and_read_the_queues(admin, app, tree):
+def test_metrics_from_an_allowed_network_count_requests_by_route_template_and_read_the_queues(
+    admin, app, tree
+):
     for _ in range(3):
         assert admin.get(f"/api/v1/branches/{tree.village_a1.id}").status_code == 200
     assert admin.get("/api/v1/branches/999999999").status_code == 404

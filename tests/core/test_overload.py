@@ -27,11 +27,17 @@ def _app(db, error: Exception) -> FastAPI:
     return app
 
 
-@pytest.mark.parametrize("error", [
-    sa.exc.TimeoutError("QueuePool limit of size 8 overflow 0 reached, connection timed out"),
-    sa.exc.OperationalError("INSERT ...", {}, Exception("database is locked")),
-    sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True),
-], ids=["pool-timeout", "sqlite-locked", "connection-lost"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        sa.exc.TimeoutError("QueuePool limit of size 8 overflow 0 reached, connection timed out"),
+        sa.exc.OperationalError("INSERT ...", {}, Exception("database is locked")),
+        sa.exc.OperationalError(
+            "SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True
+        ),
+    ],
+    ids=["pool-timeout", "sqlite-locked", "connection-lost"],
+)
 def test_a_busy_database_answers_503_with_retry_after(db, error):
     r = TestClient(_app(db, error)).post("/work")
     assert r.status_code == 503

@@ -99,9 +99,23 @@ def test_a_current_copy_is_answered_304(client):
     br = client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "br"})
     gz = client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "gzip"})
     assert br.headers["etag"] != gz.headers["etag"]
-    assert client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "br", "If-None-Match": br.headers["etag"]}).status_code == 304
-    assert client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "gzip", "If-None-Match": br.headers["etag"]}).status_code == 200
-    assert client.get("/m/outbox", headers={"If-None-Match": client.get("/m").headers["etag"]}).status_code == 304
+    assert (
+        client.get(
+            "/assets/index-abc123.js", headers={"Accept-Encoding": "br", "If-None-Match": br.headers["etag"]}
+        ).status_code
+        == 304
+    )
+    assert (
+        client.get(
+            "/assets/index-abc123.js",
+            headers={"Accept-Encoding": "gzip", "If-None-Match": br.headers["etag"]},
+        ).status_code
+        == 200
+    )
+    assert (
+        client.get("/m/outbox", headers={"If-None-Match": client.get("/m").headers["etag"]}).status_code
+        == 304
+    )
 
 
 def test_deep_links_fall_back_to_index_html(client):
@@ -123,8 +137,13 @@ def test_missing_files_and_api_paths_are_not_answered_with_the_page(client):
 
 
 def test_path_traversal_and_hidden_files_are_refused(client):
-    for path in ("/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt", "/assets/%2e%2e/%2e%2e/secret.txt",
-                 "/.vite/manifest.json"):
+    for path in (
+        "/../secret.txt",
+        "/assets/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/assets/%2e%2e/%2e%2e/secret.txt",
+        "/.vite/manifest.json",
+    ):
         r = client.get(path)
         assert b"outside the build" not in r.content, path
         assert r.content != b"{}", path
@@ -150,7 +169,9 @@ def _json_app(size: int) -> FastAPI:
 
     @app.get("/encoded")
     def encoded():
-        return Response(gzip.compress(b"{}" * 3000), media_type="application/json", headers={"Content-Encoding": "gzip"})
+        return Response(
+            gzip.compress(b"{}" * 3000), media_type="application/json", headers={"Content-Encoding": "gzip"}
+        )
 
     return app
 

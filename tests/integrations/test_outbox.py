@@ -91,7 +91,9 @@ def test_screening_events_carry_ids_and_no_personal_data(login, tree, session, d
 
     cadre = login("cadre", tree.town_a)
     woman = cadre.post("/api/v1/women", json=woman_body(901, tree.village_a1)).json()
-    r = cadre.post("/api/v1/screenings", json=record_body(woman["id"], result="suspected_positive", tbs="HSIL"))
+    r = cadre.post(
+        "/api/v1/screenings", json=record_body(woman["id"], result="suspected_positive", tbs="HSIL")
+    )
     fu_id = r.json()["follow_up_id"]
     [abnormal] = _events(session, "screening.abnormal")
     assert abnormal.data["follow_up_id"] == fu_id and abnormal.data["woman_id"] == woman["id"]

@@ -25,8 +25,12 @@ def test_two_runners_schedule_each_periodic_task_once_per_period(sqlite_only, db
     periodic = {d.name for d in queue.TASKS.values() if d.every_minutes}
     assert dict(rows) == {name: 1 for name in periodic}
     queue.SqliteRunner(db, threads=0).schedule_periodic(at + timedelta(minutes=1))
-    assert session.exec(select(sa.func.count()).select_from(TaskRun).where(
-        TaskRun.task == "webhooks.dispatch")).one() == 2  # every minute: a new period, a new run
+    assert (
+        session.exec(
+            select(sa.func.count()).select_from(TaskRun).where(TaskRun.task == "webhooks.dispatch")
+        ).one()
+        == 2
+    )  # every minute: a new period, a new run
 
 
 def test_a_claimed_run_is_not_claimed_again_until_its_lease_runs_out(sqlite_only, db, session, monkeypatch):

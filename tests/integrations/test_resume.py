@@ -43,8 +43,13 @@ def test_an_import_killed_part_way_resumes_and_completes(session, db, tree, monk
     cadre = make_user(session, tree.town_a, "cadre")
     principal = principal_for(cadre, tree.town_a)
     monkeypatch.setattr(imports, "CHUNK", 20)
-    job = jobs.create_job(session, principal, imports.WOMEN_JOB, payload=_women_file(50),
-                          options={"branch_id": tree.village_a1.id})
+    job = jobs.create_job(
+        session,
+        principal,
+        imports.WOMEN_JOB,
+        payload=_women_file(50),
+        options={"branch_id": tree.village_a1.id},
+    )
     session.commit()
     real_chunk, calls = imports._women_chunk, []
 
@@ -59,7 +64,11 @@ def test_an_import_killed_part_way_resumes_and_completes(session, db, tree, monk
         run_due_now(db)
     session.expire_all()
     stuck = session.get(Job, job.id)
-    assert (stuck.status, stuck.rows_done, stuck.rows_failed) == ("running", 20, 1)  # the first chunk committed
+    assert (stuck.status, stuck.rows_done, stuck.rows_failed) == (
+        "running",
+        20,
+        1,
+    )  # the first chunk committed
     assert _women(session) == 19
 
     monkeypatch.setattr(imports, "_women_chunk", real_chunk)
@@ -79,13 +88,20 @@ def test_an_import_killed_part_way_resumes_and_completes(session, db, tree, monk
     from backend.integrations.models import Event
 
     [finished] = session.exec(select(Event).where(Event.type == "job.finished")).all()
-    assert finished.data == {"job_id": job.id, "kind": imports.WOMEN_JOB, "status": "done", "rows_done": 50,
-                             "rows_failed": 1}
+    assert finished.data == {
+        "job_id": job.id,
+        "kind": imports.WOMEN_JOB,
+        "status": "done",
+        "rows_done": 50,
+        "rows_failed": 1,
+    }
 
 
 def test_a_job_that_keeps_dying_ends_failed_with_the_reason(session, db, tree):
     cadre = make_user(session, tree.town_a, "cadre")
-    job = jobs.create_job(session, principal_for(cadre, tree.town_a), imports.WOMEN_JOB, payload=_women_file(5))
+    job = jobs.create_job(
+        session, principal_for(cadre, tree.town_a), imports.WOMEN_JOB, payload=_women_file(5)
+    )
     job.status, job.attempts, job.rows_done = "running", jobs.MAX_JOB_ATTEMPTS, 0
     session.commit()
     jobs.run_job(db, job.id)

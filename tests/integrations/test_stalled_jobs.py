@@ -33,20 +33,51 @@ def pg_url():
 
 def test_a_stalled_run_whose_queueing_lock_waits_again_is_ended_and_the_others_are_requeued(pg_url):
     engine = make_engine(pg_url)
-    job = ("INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args, status, worker_id) "
-           "VALUES (:q, :task, :qlock, CAST(:args AS jsonb), :status, :worker) RETURNING id")
+    job = (
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args, status, worker_id) "
+        "VALUES (:q, :task, :qlock, CAST(:args AS jsonb), :status, :worker) RETURNING id"
+    )
     with engine.begin() as conn:
-        dead = conn.execute(sa.text("INSERT INTO procrastinate_workers (last_heartbeat) "
-                                    "VALUES (now() - interval '1 hour') RETURNING id")).scalar_one()
+        dead = conn.execute(
+            sa.text(
+                "INSERT INTO procrastinate_workers (last_heartbeat) "
+                "VALUES (now() - interval '1 hour') RETURNING id"
+            )
+        ).scalar_one()
         lock = "webhooks.deliver:1"
-        stalled = conn.execute(sa.text(job), {"q": QUEUE, "task": "webhooks.deliver", "qlock": lock,
-                                              "args": '{"subscription_id": 1}', "status": "doing",
-                                              "worker": dead}).scalar_one()
-        also_stalled = conn.execute(sa.text(job), {"q": QUEUE, "task": "tickets.sla_sweep", "qlock": None,
-                                                   "args": "{}", "status": "doing", "worker": dead}).scalar_one()
-        waiting = conn.execute(sa.text(job), {"q": QUEUE, "task": "webhooks.deliver", "qlock": lock,
-                                              "args": '{"subscription_id": 1}', "status": "todo",
-                                              "worker": None}).scalar_one()
+        stalled = conn.execute(
+            sa.text(job),
+            {
+                "q": QUEUE,
+                "task": "webhooks.deliver",
+                "qlock": lock,
+                "args": '{"subscription_id": 1}',
+                "status": "doing",
+                "worker": dead,
+            },
+        ).scalar_one()
+        also_stalled = conn.execute(
+            sa.text(job),
+            {
+                "q": QUEUE,
+                "task": "tickets.sla_sweep",
+                "qlock": None,
+                "args": "{}",
+                "status": "doing",
+                "worker": dead,
+            },
+        ).scalar_one()
+        waiting = conn.execute(
+            sa.text(job),
+            {
+                "q": QUEUE,
+                "task": "webhooks.deliver",
+                "qlock": lock,
+                "args": '{"subscription_id": 1}',
+                "status": "todo",
+                "worker": None,
+            },
+        ).scalar_one()
     db = Database(engine)
     app = procrastinate_app(db, procrastinate_conninfo(pg_url))
 

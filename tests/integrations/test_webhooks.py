@@ -17,7 +17,9 @@ TICKET_EVENTS = ["ticket.created", "ticket.escalated"]
 
 
 def subscribe(client, url: str, events=None, **fields) -> dict:
-    r = client.post("/api/v1/webhooks/subscriptions", json={"url": url, "events": events or TICKET_EVENTS, **fields})
+    r = client.post(
+        "/api/v1/webhooks/subscriptions", json={"url": url, "events": events or TICKET_EVENTS, **fields}
+    )
     assert r.status_code == 201, r.text
     assert r.json()["secret"].startswith("whsec_")
     return r.json()
@@ -31,8 +33,9 @@ def deliveries(client, sub_id: int) -> list[dict]:
 
 def make_due(session) -> None:
     """Time passes: every waiting retry is due now."""
-    session.execute(sa.update(WebhookDelivery).where(WebhookDelivery.status == "pending")
-                    .values(next_attempt_at=utcnow()))
+    session.execute(
+        sa.update(WebhookDelivery).where(WebhookDelivery.status == "pending").values(next_attempt_at=utcnow())
+    )
     session.commit()
 
 
@@ -41,7 +44,9 @@ def test_subscriptions_crud_with_the_secret_shown_once(admin, tree):
     got = admin.get(f"/api/v1/webhooks/subscriptions/{sub['id']}").json()
     assert got["secret"] is None and got["branch_id"] == tree.town_a.id
     assert [s["id"] for s in admin.get("/api/v1/webhooks/subscriptions").json()["items"]] == [sub["id"]]
-    changed = admin.patch(f"/api/v1/webhooks/subscriptions/{sub['id']}", json={"events": ["ticket.closed"]}).json()
+    changed = admin.patch(
+        f"/api/v1/webhooks/subscriptions/{sub['id']}", json={"events": ["ticket.closed"]}
+    ).json()
     assert changed["events"] == ["ticket.closed"] and changed["secret"] is None
     rotated = admin.patch(f"/api/v1/webhooks/subscriptions/{sub['id']}", json={"rotate_secret": True}).json()
     assert rotated["secret"] not in (None, sub["secret"])
@@ -54,8 +59,10 @@ def test_subscriptions_crud_with_the_secret_shown_once(admin, tree):
 
 def test_subscriptions_are_held_to_the_creators_subtree(login, tree):
     town_admin = login("county_admin", tree.town_a)
-    r = town_admin.post("/api/v1/webhooks/subscriptions",
-                        json={"url": "https://x.example/h", "events": TICKET_EVENTS, "branch_id": tree.town_b.id})
+    r = town_admin.post(
+        "/api/v1/webhooks/subscriptions",
+        json={"url": "https://x.example/h", "events": TICKET_EVENTS, "branch_id": tree.town_b.id},
+    )
     assert r.status_code == 404
     assert login("cadre", tree.county).get("/api/v1/webhooks/subscriptions").status_code == 403
 
@@ -67,13 +74,16 @@ def test_a_machine_client_manages_only_its_own_subscriptions(app, admin, tree, s
     assert other.get(f"/api/v1/webhooks/subscriptions/{sub['id']}").status_code == 404
     assert other.get("/api/v1/webhooks/subscriptions").json()["items"] == []
     assert admin.get(f"/api/v1/webhooks/subscriptions/{sub['id']}").status_code == 200
-    denied = health.post("/api/v1/webhooks/subscriptions",
-                         json={"url": "https://health.example/h", "events": ["ticket.created"]})
+    denied = health.post(
+        "/api/v1/webhooks/subscriptions",
+        json={"url": "https://health.example/h", "events": ["ticket.created"]},
+    )
     assert denied.status_code == 422  # not hers to receive
 
 
-def test_a_receiver_down_for_a_while_gets_every_event_in_order_signed(admin, login, tree, session, db, receiver,
-                                                                      new_ticket):
+def test_a_receiver_down_for_a_while_gets_every_event_in_order_signed(
+    admin, login, tree, session, db, receiver, new_ticket
+):
     sub = subscribe(admin, receiver.url)
     operator = login("hotline_operator", tree.county)
     receiver.status = 503
@@ -94,13 +104,19 @@ def test_a_receiver_down_for_a_while_gets_every_event_in_order_signed(admin, log
         assert headers["webhook-id"] == f"evt_{payload['id']}" and payload["type"] == "ticket.created"
         assert set(payload) == {"id", "type", "occurred_at", "branch_id", "data"}
     log = deliveries(admin, sub["id"])
-    assert [(d["status"], d["attempts"]) for d in log] == [("delivered", 2), ("delivered", 1), ("delivered", 1)]
+    assert [(d["status"], d["attempts"]) for d in log] == [
+        ("delivered", 2),
+        ("delivered", 1),
+        ("delivered", 1),
+    ]
     assert all(d["last_duration_ms"] is not None and d["next_attempt_at"] is None for d in log)
 
 
 def test_a_rotated_secret_signs_with_both_for_a_day(admin, login, tree, db, receiver, new_ticket):
     sub = subscribe(admin, receiver.url)
-    new = admin.patch(f"/api/v1/webhooks/subscriptions/{sub['id']}", json={"rotate_secret": True}).json()["secret"]
+    new = admin.patch(f"/api/v1/webhooks/subscriptions/{sub['id']}", json={"rotate_secret": True}).json()[
+        "secret"
+    ]
     new_ticket(login("hotline_operator", tree.county))
     run_due_now(db)
     [(headers, body)] = receiver.received
@@ -109,8 +125,9 @@ def test_a_rotated_secret_signs_with_both_for_a_day(admin, login, tree, db, rece
     Webhook(new).verify(body, headers)
 
 
-def test_a_delivery_failing_for_a_day_is_given_up_and_the_next_goes_on(admin, login, tree, session, db, receiver,
-                                                                      new_ticket):
+def test_a_delivery_failing_for_a_day_is_given_up_and_the_next_goes_on(
+    admin, login, tree, session, db, receiver, new_ticket
+):
     sub = subscribe(admin, receiver.url)
     operator = login("hotline_operator", tree.county)
     receiver.status = 500
@@ -142,7 +159,9 @@ def test_replay_one_delivery_or_everything_since(admin, login, tree, db, receive
     run_due_now(db)
     ids = [h["webhook-id"] for h, _ in receiver.received]
     assert len(ids) == 2 and ids[0] == ids[1]  # the same webhook-id, so the receiver can drop it
-    r = admin.post(f"/api/v1/webhooks/subscriptions/{sub['id']}/actions/replay", json={"since": started.isoformat()})
+    r = admin.post(
+        f"/api/v1/webhooks/subscriptions/{sub['id']}/actions/replay", json={"since": started.isoformat()}
+    )
     assert r.json() == {"queued": 1}
     run_due_now(db)
     assert len(receiver.received) == 3
@@ -157,7 +176,9 @@ def test_a_slow_receiver_never_slows_a_request(admin, login, tree, receiver, new
     assert time.monotonic() - started < 2 and receiver.received == []
 
 
-def test_a_fixed_url_is_tried_at_once_not_at_the_end_of_its_backoff(admin, login, tree, db, receiver, new_ticket):
+def test_a_fixed_url_is_tried_at_once_not_at_the_end_of_its_backoff(
+    admin, login, tree, db, receiver, new_ticket
+):
     sub = subscribe(admin, "http://127.0.0.1:9/nothing-listens-here")
     new_ticket(login("hotline_operator", tree.county))
     run_due_now(db)

@@ -24,9 +24,14 @@ from backend.integrations.service import new_secret, record_event
 from tests.conftest import _postgres_url
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = {"HALFSKY_TASK_LEASE_SECONDS": "2", "HALFSKY_WEBHOOK_LEASE_SECONDS": "2", "HALFSKY_TASK_POLL_SECONDS": "0.2",
-        "HALFSKY_STALLED_WORKER_SECONDS": "3", "HALFSKY_STALLED_CHECK_SECONDS": "1",
-        "HALFSKY_WEBHOOK_TIMEOUT_SECONDS": "30"}
+FAST = {
+    "HALFSKY_TASK_LEASE_SECONDS": "2",
+    "HALFSKY_WEBHOOK_LEASE_SECONDS": "2",
+    "HALFSKY_TASK_POLL_SECONDS": "0.2",
+    "HALFSKY_STALLED_WORKER_SECONDS": "3",
+    "HALFSKY_STALLED_CHECK_SECONDS": "1",
+    "HALFSKY_WEBHOOK_TIMEOUT_SECONDS": "30",
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +57,13 @@ def own_url():
 
 def start_worker(url: str) -> subprocess.Popen:
     env = {**os.environ, **FAST, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker", "--concurrency", "2"], env=env,
-                            cwd=tempfile.mkdtemp(prefix="halfsky-worker-"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "worker", "--concurrency", "2"],
+        env=env,
+        cwd=tempfile.mkdtemp(prefix="halfsky-worker-"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -95,8 +104,9 @@ def test_kill_9_of_a_worker_in_the_middle_of_a_delivery_loses_nothing(own_url, r
         place_under(county, None)
         session.add(county)
         session.flush()
-        sub = WebhookSubscription(url=receiver.url, events=["ticket.created"], secret=encrypt_field(new_secret()),
-                                  created_by="test")
+        sub = WebhookSubscription(
+            url=receiver.url, events=["ticket.created"], secret=encrypt_field(new_secret()), created_by="test"
+        )
         sub.place_in(county)
         session.add(sub)
         session.flush()
@@ -114,10 +124,17 @@ def test_kill_9_of_a_worker_in_the_middle_of_a_delivery_loses_nothing(own_url, r
     release.set()
     second = start_worker(own_url)
     try:
+
         def all_delivered() -> bool:
             with db.session() as session:
-                return session.execute(sa.select(sa.func.count()).where(
-                    WebhookDelivery.subscription_id == sub_id, WebhookDelivery.status != "delivered")).scalar_one() == 0
+                return (
+                    session.execute(
+                        sa.select(sa.func.count()).where(
+                            WebhookDelivery.subscription_id == sub_id, WebhookDelivery.status != "delivered"
+                        )
+                    ).scalar_one()
+                    == 0
+                )
 
         assert wait_for(all_delivered, 30), "deliveries still pending after a new worker started"
     finally:
@@ -132,22 +149,34 @@ def test_kill_9_of_a_worker_in_the_middle_of_a_delivery_loses_nothing(own_url, r
 
 def test_two_workers_run_each_periodic_task_once_per_period(own_url):
     if not own_url.startswith("postgresql"):
-        pytest.skip("procrastinate's periodic tasks run on PostgreSQL; SQLite's runner dedupes by (task, period) rows")
+        pytest.skip(
+            "procrastinate's periodic tasks run on PostgreSQL; SQLite's runner dedupes by (task, period) rows"
+        )
     workers = [start_worker(own_url), start_worker(own_url)]
     engine = make_engine(own_url)
     try:
+
         def ran(task: str):
             with engine.connect() as conn:
-                return conn.execute(sa.text(
-                    "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :t AND status = 'succeeded'"),
-                    {"t": task}).scalar_one() > 0
+                return (
+                    conn.execute(
+                        sa.text(
+                            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :t AND status = 'succeeded'"
+                        ),
+                        {"t": task},
+                    ).scalar_one()
+                    > 0
+                )
 
         assert wait_for(lambda: ran("tickets.sla_sweep") and ran("webhooks.dispatch"), 30)
         time.sleep(4)  # a few periods of the per-second stalled-job check, with both workers polling
         with engine.connect() as conn:
-            per_period = conn.execute(sa.text(
-                "SELECT task_name, args->>'timestamp' AS period, count(*) FROM procrastinate_jobs "
-                "WHERE args ? 'timestamp' GROUP BY 1, 2")).all()
+            per_period = conn.execute(
+                sa.text(
+                    "SELECT task_name, args->>'timestamp' AS period, count(*) FROM procrastinate_jobs "
+                    "WHERE args ? 'timestamp' GROUP BY 1, 2"
+                )
+            ).all()
         alive = [w.poll() is None for w in workers]
     finally:
         for w in workers:
@@ -155,7 +184,9 @@ def test_two_workers_run_each_periodic_task_once_per_period(own_url):
         engine.dispose()
     assert alive == [True, True]
     assert {t for t, _, _ in per_period} >= {"tickets.sla_sweep", "webhooks.dispatch", "queue.retry_stalled"}
-    assert [row for row in per_period if row[2] != 1] == []  # one run per task and period, whoever deferred it
+    assert [
+        row for row in per_period if row[2] != 1
+    ] == []  # one run per task and period, whoever deferred it
     assert len({p for t, p, _ in per_period if t == "queue.retry_stalled"}) >= 2
 
 
@@ -175,12 +206,15 @@ def test_an_import_whose_worker_is_killed_part_way_resumes_in_another_worker(own
         place_under(county, None)
         session.add(county)
         session.flush()
-        cadre = User(username=f"c-{uuid.uuid4().hex[:6]}", display_name="c", role="county_admin", password_hash="x")
+        cadre = User(
+            username=f"c-{uuid.uuid4().hex[:6]}", display_name="c", role="county_admin", password_hash="x"
+        )
         cadre.place_in(county)
         session.add(cadre)
         session.flush()
-        job_id = jobs.create_job(session, principal_for(cadre, county), imports.WOMEN_JOB,
-                                 payload=_women_file(rows)).id
+        job_id = jobs.create_job(
+            session, principal_for(cadre, county), imports.WOMEN_JOB, payload=_women_file(rows)
+        ).id
 
     def progress() -> tuple[str, int]:
         with db.session() as session:

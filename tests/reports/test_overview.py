@@ -18,7 +18,13 @@ def test_branch_figures_of_the_callers_subtree_and_of_a_chosen_branch(admin, tre
     assert whole.status_code == 200, whole.text
     body = whole.json()
     assert body["branch"] == {"id": tree.county.id, "name": "测试县", "kind": "county"}
-    assert body["branches"] == {"total": 7, "villages": 4, "womens_homes": 1, "terms_overdue": 1, "terms_due_soon": 1}
+    assert body["branches"] == {
+        "total": 7,
+        "villages": 4,
+        "womens_homes": 1,
+        "terms_overdue": 1,
+        "terms_due_soon": 1,
+    }
     assert body["period"]["since"].endswith("-01-01")
 
     town_a = admin.get(URL, params={"under": tree.town_a.id}).json()
@@ -47,14 +53,25 @@ def test_sections_follow_the_callers_permissions(login, tree):
 
 def test_tickets_and_activities_are_counted_in_their_subtree_and_period(login, tree):
     operator = login("hotline_operator", tree.county)
-    created = operator.post("/api/v1/tickets", json={
-        "channel": "phone", "branch_id": tree.village_a1.id, "category": "consultation", "summary": "咨询离婚财产分割"})
+    created = operator.post(
+        "/api/v1/tickets",
+        json={
+            "channel": "phone",
+            "branch_id": tree.village_a1.id,
+            "category": "consultation",
+            "summary": "咨询离婚财产分割",
+        },
+    )
     assert created.status_code == 201, created.text
     # Tickets count where they are handled (the owning branch), so route it to the township.
-    assigned = operator.post(f"/api/v1/tickets/{created.json()['id']}/actions/assign", json={"branch_id": tree.town_a.id})
+    assigned = operator.post(
+        f"/api/v1/tickets/{created.json()['id']}/actions/assign", json={"branch_id": tree.town_a.id}
+    )
     assert assigned.status_code == 200, assigned.text
     rep = login("village_rep", tree.village_a1)
-    activity = rep.post("/api/v1/activities", json={"type": "health_talk", "title": "两癌知识讲座", "participants": 30})
+    activity = rep.post(
+        "/api/v1/activities", json={"type": "health_talk", "title": "两癌知识讲座", "participants": 30}
+    )
     assert activity.status_code == 201, activity.text
 
     admin = login("county_admin", tree.county)
@@ -64,8 +81,14 @@ def test_tickets_and_activities_are_counted_in_their_subtree_and_period(login, t
     assert town_a["activities"]["activities"] == 1 and town_b["activities"]["activities"] == 0
 
     last_year = today_in_china().replace(month=1, day=1) - timedelta(days=1)
-    old = admin.get(URL, params={"under": tree.town_a.id, "since": last_year.replace(month=1, day=1).isoformat(),
-                                 "until": last_year.isoformat()}).json()
+    old = admin.get(
+        URL,
+        params={
+            "under": tree.town_a.id,
+            "since": last_year.replace(month=1, day=1).isoformat(),
+            "until": last_year.isoformat(),
+        },
+    ).json()
     assert old["tickets"]["total"] == 0 and old["activities"]["activities"] == 0
 
 

@@ -13,14 +13,27 @@ def idn(seq: int, born: date = BORN, region: str = "430725") -> str:
 
 
 def woman_body(seq: int, branch, **extra) -> dict:
-    return {"name": f"测试{seq}", "id_number": idn(seq), "phone": f"1390000{seq:04d}", "branch_id": branch.id,
-            **extra}
+    return {
+        "name": f"测试{seq}",
+        "id_number": idn(seq),
+        "phone": f"1390000{seq:04d}",
+        "branch_id": branch.id,
+        **extra,
+    }
 
 
 def record_body(woman_id: int, **extra) -> dict:
-    return {"woman_id": woman_id, "kind": "cervical", "screened_on": date.today().isoformat(),
-            "institution": "县妇幼保健院", "method": "cytology", "result": "normal", "tbs": "NILM", "consent": True,
-            **extra}
+    return {
+        "woman_id": woman_id,
+        "kind": "cervical",
+        "screened_on": date.today().isoformat(),
+        "institution": "县妇幼保健院",
+        "method": "cytology",
+        "result": "normal",
+        "tbs": "NILM",
+        "consent": True,
+        **extra,
+    }
 
 
 @pytest.fixture

@@ -23,9 +23,20 @@ def civil(app, session, tree):
 
 
 def row(ext: str, seq: int, branch, **extra) -> dict:
-    return {"external_id": ext, "id_number": idn(seq), "name": f"批量{seq}", "phone": f"1370000{seq:04d}",
-            "branch_id": branch.id, "kind": "cervical", "screened_on": date.today().isoformat(),
-            "institution": "县人民医院", "method": "cytology", "result": "normal", "tbs": "NILM", **extra}
+    return {
+        "external_id": ext,
+        "id_number": idn(seq),
+        "name": f"批量{seq}",
+        "phone": f"1370000{seq:04d}",
+        "branch_id": branch.id,
+        "kind": "cervical",
+        "screened_on": date.today().isoformat(),
+        "institution": "县人民医院",
+        "method": "cytology",
+        "result": "normal",
+        "tbs": "NILM",
+        **extra,
+    }
 
 
 def test_each_row_gets_its_own_answer(bureau, tree, session):
@@ -42,9 +53,15 @@ def test_each_row_gets_its_own_answer(bureau, tree, session):
     assert r.status_code == 200, r.text
     body = r.json()
     outcomes = [(i["external_id"], i["outcome"], i.get("field")) for i in body["items"]]
-    assert outcomes == [("H-1", "created", None), ("H-2", "created", None), ("H-3", "error", "id_number"),
-                        ("H-4", "error", "result"), ("H-5", "error", "birads"), ("H-6", "error", "id_number"),
-                        ("H-1", "error", "external_id")]
+    assert outcomes == [
+        ("H-1", "created", None),
+        ("H-2", "created", None),
+        ("H-3", "error", "id_number"),
+        ("H-4", "error", "result"),
+        ("H-5", "error", "birads"),
+        ("H-6", "error", "id_number"),
+        ("H-1", "error", "external_id"),
+    ]
     assert "校验位" in body["items"][2]["error"] and "HSIL" in body["items"][3]["error"]
     assert body["created"] == 2 and body["errors"] == 5
     # New women were registered on the way, in the rows' villages, and the abnormal one has a follow-up.
@@ -55,8 +72,10 @@ def test_each_row_gets_its_own_answer(bureau, tree, session):
 
 
 def test_resending_changes_nothing_and_changes_are_updates(bureau, tree, session):
-    rows = [row("R-1", 11, tree.village_a1), row("R-2", 12, tree.village_a1, kind="breast", method="mammography",
-                                                     tbs=None, birads=1)]
+    rows = [
+        row("R-1", 11, tree.village_a1),
+        row("R-2", 12, tree.village_a1, kind="breast", method="mammography", tbs=None, birads=1),
+    ]
     first = bureau.post("/api/v1/screenings/batch", json={"rows": rows}).json()
     count = session.exec(select(func.count()).select_from(ScreeningRecord)).one()
     women = session.exec(select(func.count()).select_from(Woman)).one()
@@ -73,9 +92,12 @@ def test_resending_changes_nothing_and_changes_are_updates(bureau, tree, session
 
 def test_a_bad_row_does_not_spoil_the_others(bureau, tree, session):
     # The same ID number under another external id is the same woman (no second registration).
-    rows = [row("S-1", 21, tree.village_a1), row("S-2", 21, tree.village_a1, kind="breast", method="ultrasound",
-                                                     tbs=None, birads=2),
-            row("S-3", 22, tree.village_a1, branch_id=999999), row("S-4", 23, tree.village_a2)]
+    rows = [
+        row("S-1", 21, tree.village_a1),
+        row("S-2", 21, tree.village_a1, kind="breast", method="ultrasound", tbs=None, birads=2),
+        row("S-3", 22, tree.village_a1, branch_id=999999),
+        row("S-4", 23, tree.village_a2),
+    ]
     body = bureau.post("/api/v1/screenings/batch", json={"rows": rows}).json()
     assert [i["outcome"] for i in body["items"]] == ["created", "created", "error", "created"]
     assert body["items"][2]["field"] == "branch_id"
@@ -83,14 +105,20 @@ def test_a_bad_row_does_not_spoil_the_others(bureau, tree, session):
 
 
 def test_batch_limits(bureau, tree):
-    too_many = bureau.post("/api/v1/screenings/batch", json={"rows": [{"external_id": str(i)} for i in range(1001)]})
+    too_many = bureau.post(
+        "/api/v1/screenings/batch", json={"rows": [{"external_id": str(i)} for i in range(1001)]}
+    )
     assert too_many.status_code == 422
     assert bureau.post("/api/v1/screenings/batch", json={"rows": []}).status_code == 422
 
 
 def test_batch_outside_the_clients_scope_is_an_error_row(app, session, tree):
-    township_bureau = Api(app, make_client_account(session, tree.town_a, "health_bureau", "hb-town-a"), tree.town_a)
-    body = township_bureau.post("/api/v1/screenings/batch", json={"rows": [row("O-1", 31, tree.village_b1)]}).json()
+    township_bureau = Api(
+        app, make_client_account(session, tree.town_a, "health_bureau", "hb-town-a"), tree.town_a
+    )
+    body = township_bureau.post(
+        "/api/v1/screenings/batch", json={"rows": [row("O-1", 31, tree.village_b1)]}
+    ).json()
     assert body["items"][0]["outcome"] == "error" and body["items"][0]["field"] == "branch_id"
 
 

@@ -32,10 +32,15 @@ def test_positive_result_followed_through_to_aid_paid(cadre_a, login, positive, 
     assert r.status_code == 200, r.text
     notified = r.json()
     assert notified["status"] == "notified" and notified["notified_by"] == "village_rep"
-    assert notified["recheck_due_on"] == (date.today() + timedelta(days=30)).isoformat() or notified["recheck_due_on"]
+    assert (
+        notified["recheck_due_on"] == (date.today() + timedelta(days=30)).isoformat()
+        or notified["recheck_due_on"]
+    )
     assert rep.post(f"{base}/visit", json={"note": "陪同预约复查"}).json()["visit_count"] == 1
-    assert cadre_a.post(f"{base}/recheck", json={"institution": "市中心医院", "result": "活检"}).json()["status"] \
+    assert (
+        cadre_a.post(f"{base}/recheck", json={"institution": "市中心医院", "result": "活检"}).json()["status"]
         == "rechecked"
+    )
     assert cadre_a.post(f"{base}/diagnose", json={"diagnosis": "cancer"}).json()["status"] == "diagnosed"
     # Cancer needs treatment before the case closes.
     early = cadre_a.post(f"{base}/close", json={})
@@ -44,12 +49,17 @@ def test_positive_result_followed_through_to_aid_paid(cadre_a, login, positive, 
     assert detail["status"] == "treated"
     assert [e["action"] for e in detail["events"]] == ["notify", "visit", "recheck", "diagnose", "treat"]
 
-    aid = cadre_a.post("/api/v1/aid-applications", json={"follow_up_id": fu, "amount": "10000.00",
-                                                         "documents": ["诊断证明", "低保证"]})
+    aid = cadre_a.post(
+        "/api/v1/aid-applications",
+        json={"follow_up_id": fu, "amount": "10000.00", "documents": ["诊断证明", "低保证"]},
+    )
     assert aid.status_code == 201, aid.text
     aid_id = aid.json()["id"]
     assert aid.json()["status"] == "submitted"
-    assert cadre_a.post("/api/v1/aid-applications", json={"follow_up_id": fu, "amount": "1.00"}).status_code == 409
+    assert (
+        cadre_a.post("/api/v1/aid-applications", json={"follow_up_id": fu, "amount": "1.00"}).status_code
+        == 409
+    )
     civil = Api(app, make_client_account(session, tree.county, "civil_affairs", "civil-flow"), tree.county)
     pending = civil.get("/api/v1/aid-applications?status=submitted").json()
     assert [a["id"] for a in pending["items"]] == [aid_id]
@@ -57,15 +67,23 @@ def test_positive_result_followed_through_to_aid_paid(cadre_a, login, positive, 
     admin = login("county_admin", tree.county)
     refused = admin.post(f"/api/v1/aid-applications/{aid_id}/actions/approve", json={})
     assert refused.status_code == 409 and refused.json()["allowed"] == ["verify", "reject"]
-    verified = civil.post(f"/api/v1/aid-applications/{aid_id}/actions/verify", json={"hardship_status": "dibao"})
+    verified = civil.post(
+        f"/api/v1/aid-applications/{aid_id}/actions/verify", json={"hardship_status": "dibao"}
+    )
     assert verified.status_code == 200 and verified.json()["verified_by"] == "civil-flow"
     woman = cadre_a.get(f"/api/v1/women/{verified.json()['woman_id']}").json()
     assert woman["hardship_status"] == "dibao" and woman["hardship_verified_by"] == "civil-flow"
     assert cadre_a.post(f"/api/v1/aid-applications/{aid_id}/actions/approve", json={}).status_code == 403
-    assert admin.post(f"/api/v1/aid-applications/{aid_id}/actions/approve", json={}).json()["status"] == "approved"
+    assert (
+        admin.post(f"/api/v1/aid-applications/{aid_id}/actions/approve", json={}).json()["status"]
+        == "approved"
+    )
     paid = admin.post(f"/api/v1/aid-applications/{aid_id}/actions/pay", json={"payment_reference": "PZ-001"})
     assert paid.json()["status"] == "paid" and paid.json()["paid_at"]
-    assert admin.post(f"/api/v1/aid-applications/{aid_id}/actions/reject", json={"reason": "晚了"}).status_code == 409
+    assert (
+        admin.post(f"/api/v1/aid-applications/{aid_id}/actions/reject", json={"reason": "晚了"}).status_code
+        == 409
+    )
     assert cadre_a.post(f"{base}/close", json={"note": "治疗结束"}).json()["status"] == "closed"
     stats = admin.get(f"/api/v1/screenings/stats?year={date.today().year}").json()
     assert stats["aid_paid_count"] == 1 and stats["aid_paid_amount"] == "10000.00"
@@ -83,7 +101,9 @@ def test_aid_only_for_cancer_and_refused_when_not_poor(cadre_a, login, positive,
     admin.post(f"/api/v1/aid-applications/{aid_id}/actions/verify", json={"hardship_status": "none"})
     refused = admin.post(f"/api/v1/aid-applications/{aid_id}/actions/approve", json={})
     assert refused.status_code == 409 and refused.json()["allowed"] == ["reject"]
-    rejected = admin.post(f"/api/v1/aid-applications/{aid_id}/actions/reject", json={"reason": "不属于低保特困"})
+    rejected = admin.post(
+        f"/api/v1/aid-applications/{aid_id}/actions/reject", json={"reason": "不属于低保特困"}
+    )
     assert rejected.json()["status"] == "rejected" and rejected.json()["rejected_reason"] == "不属于低保特困"
 
 
@@ -101,8 +121,12 @@ def test_refused_steps_answer_409_with_what_is_allowed(cadre_a, positive):
 
 def test_benign_diagnosis_may_close_without_treatment(cadre_a, positive):
     fu = positive(204)
-    for action, body in (("notify", {"method": "phone"}), ("recheck", {}), ("diagnose", {"diagnosis": "benign"}),
-                         ("close", {})):
+    for action, body in (
+        ("notify", {"method": "phone"}),
+        ("recheck", {}),
+        ("diagnose", {"diagnosis": "benign"}),
+        ("close", {}),
+    ):
         r = cadre_a.post(f"/api/v1/follow-ups/{fu}/actions/{action}", json=body)
         assert r.status_code == 200, (action, r.text)
     assert r.json()["status"] == "closed" and r.json()["closed_at"]
@@ -181,8 +205,9 @@ def test_times_without_a_timezone_are_refused_not_crashed(cadre_a, positive):
     fu = positive(211)
     r = cadre_a.post(f"/api/v1/follow-ups/{fu}/actions/notify", json={"notified_at": "2026-01-02T10:00:00"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "notified_at"
-    future = cadre_a.post(f"/api/v1/follow-ups/{fu}/actions/notify",
-                          json={"notified_at": "2099-01-02T10:00:00+08:00"})
+    future = cadre_a.post(
+        f"/api/v1/follow-ups/{fu}/actions/notify", json={"notified_at": "2099-01-02T10:00:00+08:00"}
+    )
     assert future.status_code == 422 and future.json()["errors"][0]["field"] == "notified_at"
 
 
@@ -194,10 +219,16 @@ def test_machine_clients_see_their_own_subtree_only(cadre_a, positive, app, sess
     civil_b = Api(app, make_client_account(session, tree.town_b, "civil_affairs", "civil-b"), tree.town_b)
     assert civil_b.get("/api/v1/aid-applications?status=submitted").json()["total"] == 0
     assert civil_b.get(f"/api/v1/aid-applications/{aid_id}").status_code == 404
-    assert civil_b.post(f"/api/v1/aid-applications/{aid_id}/actions/verify",
-                        json={"hardship_status": "dibao"}).status_code == 404
+    assert (
+        civil_b.post(
+            f"/api/v1/aid-applications/{aid_id}/actions/verify", json={"hardship_status": "dibao"}
+        ).status_code
+        == 404
+    )
     bureau_b = Api(app, make_client_account(session, tree.town_b, "health_bureau", "hb-b"), tree.town_b)
     assert bureau_b.get(f"/api/v1/follow-ups/{fu}").status_code == 404
     assert bureau_b.get("/api/v1/screenings").json()["total"] == 0
     civil_a = Api(app, make_client_account(session, tree.town_a, "civil_affairs", "civil-a"), tree.town_a)
-    assert [a["id"] for a in civil_a.get("/api/v1/aid-applications?status=submitted").json()["items"]] == [aid_id]
+    assert [a["id"] for a in civil_a.get("/api/v1/aid-applications?status=submitted").json()["items"]] == [
+        aid_id
+    ]

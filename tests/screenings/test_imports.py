@@ -31,7 +31,10 @@ def _upload(client, path: str, data: bytes, **form):
 
 
 def test_templates_download_with_the_headers_the_import_reads(cadre_a):
-    for path, first in (("/api/v1/women/import-template", "姓名*"), ("/api/v1/screenings/import-template", "外部编号")):
+    for path, first in (
+        ("/api/v1/women/import-template", "姓名*"),
+        ("/api/v1/screenings/import-template", "外部编号"),
+    ):
         r = cadre_a.get(path)
         assert r.status_code == 200 and r.headers["content-type"] == XLSX
         ws = load_workbook(io.BytesIO(r.content)).worksheets[0]
@@ -66,25 +69,95 @@ def test_village_list_imports_as_a_job_with_failed_rows_sheet(login, tree, sessi
     assert rows[0][:3] == ("行号", "未导入原因", "姓名*")
     reasons = {row[0]: row[1] for row in rows[1:]}
     assert sorted(reasons) == [3, 5, 6, 7]
-    assert reasons[3].startswith("身份证号:") and "校验位" in reasons[3] and "不存在或不在" in reasons[5] and "已登记" in reasons[7]
+    assert (
+        reasons[3].startswith("身份证号:")
+        and "校验位" in reasons[3]
+        and "不存在或不在" in reasons[5]
+        and "已登记" in reasons[7]
+    )
     # Another village cannot see the job.
     assert login("village_rep", tree.village_a2).get(f"/api/v1/jobs/{job_id}").status_code == 404
     assert login("cadre", tree.town_b).get(f"/api/v1/jobs/{job_id}/failed-rows").status_code == 404
 
 
 def test_results_import_uses_chinese_labels_and_is_idempotent(cadre_a, tree, session):
-    header = ["外部编号", "姓名", "身份证号", "联系电话", "村(社区)组织代码", "筛查类型", "筛查日期", "筛查机构",
-              "检查方法", "结果", "TBS 分级", "BI-RADS", "已签知情同意"]
+    header = [
+        "外部编号",
+        "姓名",
+        "身份证号",
+        "联系电话",
+        "村(社区)组织代码",
+        "筛查类型",
+        "筛查日期",
+        "筛查机构",
+        "检查方法",
+        "结果",
+        "TBS 分级",
+        "BI-RADS",
+        "已签知情同意",
+    ]
     today = date.today()
     rows = [
-        ["YY-1", "钱秀英", idn(501), "13700000001", tree.village_a1.code, "宫颈癌", today, "县医院",
-         "细胞学(TBS)", "异常", "HSIL", None, "是"],
-        ["YY-2", "孙玉兰", idn(502), None, tree.village_a2.code, "乳腺癌", today.isoformat(), "县医院",
-         "乳腺超声", "未见异常", None, 2, "是"],
-        ["YY-3", "周凤英", idn(503), None, tree.village_a2.code, "乳腺癌", today.isoformat(), "县医院",
-         "乳腺超声", "未见异常", None, 5, "是"],  # contradiction
-        ["YY-4", "吴丽华", float(idn(504)[:17] + "0"), None, tree.village_a2.code, "宫颈癌", today, "县医院",
-         None, "未见异常", None, None, "否"],  # number mangled by Excel
+        [
+            "YY-1",
+            "钱秀英",
+            idn(501),
+            "13700000001",
+            tree.village_a1.code,
+            "宫颈癌",
+            today,
+            "县医院",
+            "细胞学(TBS)",
+            "异常",
+            "HSIL",
+            None,
+            "是",
+        ],
+        [
+            "YY-2",
+            "孙玉兰",
+            idn(502),
+            None,
+            tree.village_a2.code,
+            "乳腺癌",
+            today.isoformat(),
+            "县医院",
+            "乳腺超声",
+            "未见异常",
+            None,
+            2,
+            "是",
+        ],
+        [
+            "YY-3",
+            "周凤英",
+            idn(503),
+            None,
+            tree.village_a2.code,
+            "乳腺癌",
+            today.isoformat(),
+            "县医院",
+            "乳腺超声",
+            "未见异常",
+            None,
+            5,
+            "是",
+        ],  # contradiction
+        [
+            "YY-4",
+            "吴丽华",
+            float(idn(504)[:17] + "0"),
+            None,
+            tree.village_a2.code,
+            "宫颈癌",
+            today,
+            "县医院",
+            None,
+            "未见异常",
+            None,
+            None,
+            "否",
+        ],  # number mangled by Excel
     ]
     data = _xlsx(header, rows)
     first = _upload(cadre_a, "/api/v1/screenings/imports", data)
@@ -104,7 +177,9 @@ def test_results_import_uses_chinese_labels_and_is_idempotent(cadre_a, tree, ses
 
 
 def test_bad_uploads_are_refused_before_a_job(cadre_a, session):
-    r = cadre_a.post("/api/v1/women/imports", files={"file": ("a.xls", b"\xd0\xcf\x11\xe0old", "application/x")})
+    r = cadre_a.post(
+        "/api/v1/women/imports", files={"file": ("a.xls", b"\xd0\xcf\x11\xe0old", "application/x")}
+    )
     assert r.status_code == 415
     missing = _upload(cadre_a, "/api/v1/women/imports", _xlsx(["名字"], [["x"]]))
     assert missing.status_code == 400 and "缺少列:姓名、身份证号" in missing.json()["detail"]
@@ -132,8 +207,12 @@ def test_job_list_and_permissions(cadre_a, login, tree):
     assert login("leader", tree.county).get("/api/v1/jobs").status_code == 403
     assert login("county_admin", tree.county).get("/api/v1/jobs").json()["total"] == 1
     assert login("cadre", tree.town_b).get("/api/v1/jobs").json()["total"] == 0
-    assert login("leader", tree.county).post("/api/v1/women/imports",
-                                             files={"file": ("a.xlsx", b"PK", XLSX)}).status_code == 403
+    assert (
+        login("leader", tree.county)
+        .post("/api/v1/women/imports", files={"file": ("a.xlsx", b"PK", XLSX)})
+        .status_code
+        == 403
+    )
 
 
 def test_job_row_is_in_the_uploaders_branch(cadre_a, session, tree):
@@ -152,8 +231,10 @@ def test_a_chunk_that_meets_a_conflict_is_redone_row_by_row(cadre_a, tree, sessi
         raise sa.exc.IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
 
     monkeypatch.setattr(bulk, "import_women_chunk", clash)
-    data = _xlsx(["姓名", "身份证号", "村(社区)组织代码"],
-                 [["慢一", idn(801), tree.village_a1.code], ["慢二", "123", tree.village_a1.code]])
+    data = _xlsx(
+        ["姓名", "身份证号", "村(社区)组织代码"],
+        [["慢一", idn(801), tree.village_a1.code], ["慢二", "123", tree.village_a1.code]],
+    )
     job = cadre_a.get(f"/api/v1/jobs/{_upload(cadre_a, '/api/v1/women/imports', data).json()['id']}").json()
     assert job["status"] == "done" and job["result"] == {"rows": 2, "created": 1, "error": 1}
     assert session.exec(select(Woman.branch_id).where(Woman.name == "慢一")).one() == tree.village_a1.id
@@ -165,8 +246,9 @@ def test_bulk_import_writes_the_audit_trail(cadre_a, tree, session):
     data = _xlsx(["姓名", "身份证号", "联系电话"], [["审计", idn(802), "13912340000"]])
     _upload(cadre_a, "/api/v1/women/imports", data)
     woman = session.exec(select(Woman).where(Woman.name == "审计")).one()
-    entry = session.exec(select(AuditLog).where(AuditLog.entity == "woman",
-                                                AuditLog.entity_id == str(woman.id))).one()
+    entry = session.exec(
+        select(AuditLog).where(AuditLog.entity == "woman", AuditLog.entity_id == str(woman.id))
+    ).one()
     assert entry.action == "create" and entry.actor == f"user:{cadre_a.account.id}"
     assert entry.after["phone_masked"] == "139****0000" and "13912340000" not in str(entry.after)
     assert entry.a2 == tree.town_a.id

@@ -39,13 +39,31 @@ def _fill(url: str) -> None:
     app = create_app(db)
     person = Api(app, cadre_acc, None)
     machine = Api(app, bureau_acc, None)
-    r = person.post("/api/v1/women", json={"name": "甲", "id_number": NUMBERS[0], "phone": PHONES[0],
-                                           "branch_id": village_id}, headers={"Idempotency-Key": "k1"})
+    r = person.post(
+        "/api/v1/women",
+        json={"name": "甲", "id_number": NUMBERS[0], "phone": PHONES[0], "branch_id": village_id},
+        headers={"Idempotency-Key": "k1"},
+    )
     assert r.status_code == 201, r.text
     assert person.get(f"/api/v1/women/{r.json()['id']}/pii").json()["id_number"] == NUMBERS[0]
-    batch = machine.post("/api/v1/screenings/batch", json={"rows": [{
-        "external_id": "E1", "id_number": NUMBERS[1], "name": "乙", "phone": PHONES[1], "branch_id": village_id,
-        "kind": "cervical", "screened_on": "2025-05-01", "result": "abnormal", "tbs": "HSIL"}]})
+    batch = machine.post(
+        "/api/v1/screenings/batch",
+        json={
+            "rows": [
+                {
+                    "external_id": "E1",
+                    "id_number": NUMBERS[1],
+                    "name": "乙",
+                    "phone": PHONES[1],
+                    "branch_id": village_id,
+                    "kind": "cervical",
+                    "screened_on": "2025-05-01",
+                    "result": "abnormal",
+                    "tbs": "HSIL",
+                }
+            ]
+        },
+    )
     assert batch.json()["items"][0]["outcome"] == "created", batch.text
     wb = Workbook()
     wb.active.append(["姓名", "身份证号", "联系电话"])
@@ -53,8 +71,11 @@ def _fill(url: str) -> None:
     wb.active.append(["丁", NUMBERS[2][:17] + "0", PHONES[2]])  # fails: its row goes to the failed sheet
     buf = io.BytesIO()
     wb.save(buf)
-    job = person.post("/api/v1/women/imports", files={"file": ("w.xlsx", buf.getvalue(), "application/octet-stream")},
-                      data={"branch_id": str(village_id)})
+    job = person.post(
+        "/api/v1/women/imports",
+        files={"file": ("w.xlsx", buf.getvalue(), "application/octet-stream")},
+        data={"branch_id": str(village_id)},
+    )
     run_due_now(db)
     assert person.get(f"/api/v1/jobs/{job.json()['id']}").json()["rows_failed"] == 1
     engine.dispose()
@@ -88,7 +109,9 @@ def test_postgresql_dump_holds_no_clear_id_number_or_phone():
         upgrade(url.render_as_string(hide_password=False))
         _fill(url.render_as_string(hide_password=False))
         libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        dump = subprocess.run(["pg_dump", "--no-owner", libpq], capture_output=True, check=True, timeout=60).stdout
+        dump = subprocess.run(
+            ["pg_dump", "--no-owner", libpq], capture_output=True, check=True, timeout=60
+        ).stdout
         _assert_clean(dump)
     finally:
         with admin.connect() as conn:

@@ -10,15 +10,18 @@ def woman(register):
     return register(100)
 
 
-@pytest.mark.parametrize(("extra", "field", "words"), [
-    ({"result": "normal", "tbs": "HSIL"}, "result", "HSIL"),
-    ({"result": "normal", "tbs": "ASC-H"}, "result", "ASC-H"),
-    ({"result": "normal", "tbs": "SCC"}, "result", "SCC"),
-    ({"result": "normal", "tbs": "AGC"}, "result", "AGC"),
-    ({"birads": 3}, "birads", "乳腺"),
-    ({"method": "mammography"}, "method", "宫颈癌"),
-    ({"screened_on": (date.today() + timedelta(days=3)).isoformat()}, "screened_on", "晚于今天"),
-])
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ({"result": "normal", "tbs": "HSIL"}, "result", "HSIL"),
+        ({"result": "normal", "tbs": "ASC-H"}, "result", "ASC-H"),
+        ({"result": "normal", "tbs": "SCC"}, "result", "SCC"),
+        ({"result": "normal", "tbs": "AGC"}, "result", "AGC"),
+        ({"birads": 3}, "birads", "乳腺"),
+        ({"method": "mammography"}, "method", "宫颈癌"),
+        ({"screened_on": (date.today() + timedelta(days=3)).isoformat()}, "screened_on", "晚于今天"),
+    ],
+)
 def test_cervical_contradictions_are_refused(cadre_a, woman, extra, field, words):
     r = cadre_a.post("/api/v1/screenings", json=record_body(woman["id"], **extra))
     assert r.status_code == 422, r.text
@@ -26,13 +29,16 @@ def test_cervical_contradictions_are_refused(cadre_a, woman, extra, field, words
     assert err["field"] == field and words in err["message"]
 
 
-@pytest.mark.parametrize(("extra", "field", "words"), [
-    ({"result": "normal", "birads": 4}, "result", "BI-RADS 为 4"),
-    ({"result": "normal", "birads": 5}, "result", "BI-RADS 为 5"),
-    ({"result": "normal", "birads": 6}, "result", "BI-RADS 为 6"),
-    ({"tbs": "NILM"}, "tbs", "宫颈"),
-    ({"method": "clinical_exam", "birads": 2}, "birads", "超声"),
-])
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ({"result": "normal", "birads": 4}, "result", "BI-RADS 为 4"),
+        ({"result": "normal", "birads": 5}, "result", "BI-RADS 为 5"),
+        ({"result": "normal", "birads": 6}, "result", "BI-RADS 为 6"),
+        ({"tbs": "NILM"}, "tbs", "宫颈"),
+        ({"method": "clinical_exam", "birads": 2}, "birads", "超声"),
+    ],
+)
 def test_breast_contradictions_are_refused(cadre_a, woman, extra, field, words):
     body = record_body(woman["id"], kind="breast", method="ultrasound", tbs=None, **{"result": "normal"})
     r = cadre_a.post("/api/v1/screenings", json={**body, **extra})
@@ -42,9 +48,14 @@ def test_breast_contradictions_are_refused(cadre_a, woman, extra, field, words):
 
 
 def test_consistent_results_are_accepted(cadre_a, woman):
-    ok = [record_body(woman["id"]), record_body(woman["id"], result="abnormal", tbs="HSIL"),
-          record_body(woman["id"], kind="breast", method="mammography", tbs=None, birads=2),
-          record_body(woman["id"], kind="breast", method="ultrasound", tbs=None, birads=4, result="suspected_positive")]
+    ok = [
+        record_body(woman["id"]),
+        record_body(woman["id"], result="abnormal", tbs="HSIL"),
+        record_body(woman["id"], kind="breast", method="mammography", tbs=None, birads=2),
+        record_body(
+            woman["id"], kind="breast", method="ultrasound", tbs=None, birads=4, result="suspected_positive"
+        ),
+    ]
     for body in ok:
         assert cadre_a.post("/api/v1/screenings", json=body).status_code == 201
 
@@ -66,7 +77,9 @@ def test_abnormal_result_opens_a_follow_up_normal_does_not(cadre_a, woman):
 
 def test_record_links_the_nearest_plan_of_the_year(cadre_a, woman, tree):
     year = date.today().year
-    plan = cadre_a.post("/api/v1/screening-plans", json={"year": year, "target_count": 100, "budget": "5000.00"})
+    plan = cadre_a.post(
+        "/api/v1/screening-plans", json={"year": year, "target_count": 100, "budget": "5000.00"}
+    )
     assert plan.status_code == 201
     assert cadre_a.post("/api/v1/screening-plans", json={"year": year, "target_count": 5}).status_code == 409
     r = cadre_a.post("/api/v1/screenings", json=record_body(woman["id"]))
@@ -109,15 +122,23 @@ def test_manual_create_is_idempotent_with_a_key(cadre_a, woman):
 
 
 def test_moving_a_woman_takes_her_history_along(cadre_a, woman, login, tree):
-    rec = cadre_a.post("/api/v1/screenings", json=record_body(woman["id"], result="abnormal", tbs="LSIL")).json()
+    rec = cadre_a.post(
+        "/api/v1/screenings", json=record_body(woman["id"], result="abnormal", tbs="LSIL")
+    ).json()
     moved = cadre_a.patch(f"/api/v1/women/{woman['id']}", json={"branch_id": tree.village_a2.id})
     assert moved.status_code == 200 and moved.json()["branch_id"] == tree.village_a2.id
     rep_a2 = login("village_rep", tree.village_a2)
     assert rep_a2.get(f"/api/v1/screenings/{rec['id']}").status_code == 200
     assert rep_a2.get(f"/api/v1/follow-ups/{rec['follow_up_id']}").status_code == 200
-    assert login("village_rep", tree.village_a1).get(f"/api/v1/follow-ups/{rec['follow_up_id']}").status_code == 404
+    assert (
+        login("village_rep", tree.village_a1).get(f"/api/v1/follow-ups/{rec['follow_up_id']}").status_code
+        == 404
+    )
     # Not into a branch outside the caller's subtree.
-    assert cadre_a.patch(f"/api/v1/women/{woman['id']}", json={"branch_id": tree.village_b1.id}).status_code == 404
+    assert (
+        cadre_a.patch(f"/api/v1/women/{woman['id']}", json={"branch_id": tree.village_b1.id}).status_code
+        == 404
+    )
 
 
 def test_delete_rules(cadre_a, woman, register):
@@ -128,7 +149,9 @@ def test_delete_rules(cadre_a, woman, register):
     assert cadre_a.delete(f"/api/v1/women/{woman['id']}").status_code == 204
     assert cadre_a.get(f"/api/v1/women/{woman['id']}").status_code == 404
     other = register(101)
-    followed = cadre_a.post("/api/v1/screenings", json=record_body(other["id"], result="abnormal", tbs="HSIL")).json()
+    followed = cadre_a.post(
+        "/api/v1/screenings", json=record_body(other["id"], result="abnormal", tbs="HSIL")
+    ).json()
     cadre_a.post(f"/api/v1/follow-ups/{followed['follow_up_id']}/actions/notify", json={})
     assert cadre_a.delete(f"/api/v1/screenings/{followed['id']}").status_code == 409
 
@@ -138,9 +161,17 @@ def test_plan_update_and_delete(cadre_a, login, tree):
     assert plan["branch_id"] == tree.town_a.id
     r = cadre_a.patch(f"/api/v1/screening-plans/{plan['id']}", json={"target_count": 12, "budget": "800.50"})
     assert r.json()["target_count"] == 12 and r.json()["budget"] == "800.50"
-    assert login("cadre", tree.town_b).patch(f"/api/v1/screening-plans/{plan['id']}",
-                                             json={"target_count": 1}).status_code == 404
+    assert (
+        login("cadre", tree.town_b)
+        .patch(f"/api/v1/screening-plans/{plan['id']}", json={"target_count": 1})
+        .status_code
+        == 404
+    )
     assert cadre_a.delete(f"/api/v1/screening-plans/{plan['id']}").status_code == 204
     assert cadre_a.post("/api/v1/screening-plans", json={"year": 2030, "target_count": 3}).status_code == 201
-    assert login("village_rep", tree.village_a1).post("/api/v1/screening-plans",
-                                                      json={"year": 2031, "target_count": 3}).status_code == 403
+    assert (
+        login("village_rep", tree.village_a1)
+        .post("/api/v1/screening-plans", json={"year": 2031, "target_count": 3})
+        .status_code
+        == 403
+    )

@@ -11,24 +11,46 @@ YEAR = date.today().year
 def figures(cadre_a, register, login, tree):
     """Town A: plan 4 (village A1 has its own plan of 2 inside it); 3 women screened, 5 records."""
     admin = login("county_admin", tree.county)
-    assert admin.post("/api/v1/screening-plans", json={"year": YEAR, "branch_id": tree.town_a.id,
-                                                       "target_count": 4}).status_code == 201
-    admin.post("/api/v1/screening-plans", json={"year": YEAR, "branch_id": tree.village_a1.id, "target_count": 2})
-    admin.post("/api/v1/screening-plans", json={"year": YEAR, "branch_id": tree.town_b.id, "target_count": 10})
-    admin.post("/api/v1/screening-plans", json={"year": YEAR - 1, "branch_id": tree.town_a.id, "target_count": 99})
+    assert (
+        admin.post(
+            "/api/v1/screening-plans", json={"year": YEAR, "branch_id": tree.town_a.id, "target_count": 4}
+        ).status_code
+        == 201
+    )
+    admin.post(
+        "/api/v1/screening-plans", json={"year": YEAR, "branch_id": tree.village_a1.id, "target_count": 2}
+    )
+    admin.post(
+        "/api/v1/screening-plans", json={"year": YEAR, "branch_id": tree.town_b.id, "target_count": 10}
+    )
+    admin.post(
+        "/api/v1/screening-plans", json={"year": YEAR - 1, "branch_id": tree.town_a.id, "target_count": 99}
+    )
     w1, w2, w3 = register(301), register(302), register(303)
     w4 = register(304, branch=tree.village_b1, client=admin)
     post = cadre_a.post
     post("/api/v1/screenings", json=record_body(w1["id"]))
-    post("/api/v1/screenings", json=record_body(w1["id"], kind="breast", method="ultrasound", tbs=None, birads=1))
+    post(
+        "/api/v1/screenings",
+        json=record_body(w1["id"], kind="breast", method="ultrasound", tbs=None, birads=1),
+    )
     cancer = post("/api/v1/screenings", json=record_body(w2["id"], result="abnormal", tbs="HSIL")).json()
-    lost = post("/api/v1/screenings", json=record_body(w3["id"], kind="breast", method="mammography", tbs=None,
-                                                       birads=4, result="suspected_positive")).json()
+    lost = post(
+        "/api/v1/screenings",
+        json=record_body(
+            w3["id"], kind="breast", method="mammography", tbs=None, birads=4, result="suspected_positive"
+        ),
+    ).json()
     post("/api/v1/screenings", json=record_body(w3["id"], screened_on=date(YEAR - 1, 6, 1).isoformat()))
     admin.post("/api/v1/screenings", json=record_body(w4["id"], result="abnormal", tbs="LSIL"))
     fu = cancer["follow_up_id"]
-    for action, body in (("notify", {}), ("recheck", {}), ("diagnose", {"diagnosis": "cancer"}), ("treat", {}),
-                         ("close", {})):
+    for action, body in (
+        ("notify", {}),
+        ("recheck", {}),
+        ("diagnose", {"diagnosis": "cancer"}),
+        ("treat", {}),
+        ("close", {}),
+    ):
         assert post(f"/api/v1/follow-ups/{fu}/actions/{action}", json=body).status_code == 200
     post(f"/api/v1/follow-ups/{lost['follow_up_id']}/actions/lose", json={"reason": "搬走了"})
     return admin
@@ -39,8 +61,13 @@ def test_township_figures_are_counted_from_rows(figures, tree):
     assert s["target"] == 4  # the village's plan is inside the township's, not added to it
     assert s["screened"] == 3  # distinct women, not 4 records
     assert s["coverage"] == 0.75 and s["coverage_above_target"] is False
-    assert s["by_kind"]["cervical"] == {"records": 2, "women": 2, "abnormal": 1, "abnormal_rate": 0.5,
-                                        "confirmed_cancers": 1}
+    assert s["by_kind"]["cervical"] == {
+        "records": 2,
+        "women": 2,
+        "abnormal": 1,
+        "abnormal_rate": 0.5,
+        "confirmed_cancers": 1,
+    }
     assert s["by_kind"]["breast"]["records"] == 2 and s["by_kind"]["breast"]["abnormal"] == 1
     fu = s["follow_up"]
     assert fu["total"] == 2 and fu["completed"] == 1 and fu["completion_rate"] == 0.5
@@ -57,10 +84,27 @@ def test_coverage_above_100_percent_is_shown_and_flagged(figures, tree):
 def test_figures_by_unit_below(figures, tree):
     s = figures.get(f"/api/v1/screenings/stats?under={tree.town_a.id}&year={YEAR}").json()
     assert s["children"] == [
-        {"branch_id": tree.village_a1.id, "name": "甲一村", "target": 2, "screened": 3, "coverage": 1.5,
-         "coverage_above_target": True, "abnormal": 2, "lost": 1},
-        {"branch_id": tree.village_a2.id, "name": "甲二村", "target": 0, "screened": 0, "coverage": None,
-         "coverage_above_target": False, "abnormal": 0, "lost": 0}]
+        {
+            "branch_id": tree.village_a1.id,
+            "name": "甲一村",
+            "target": 2,
+            "screened": 3,
+            "coverage": 1.5,
+            "coverage_above_target": True,
+            "abnormal": 2,
+            "lost": 1,
+        },
+        {
+            "branch_id": tree.village_a2.id,
+            "name": "甲二村",
+            "target": 0,
+            "screened": 0,
+            "coverage": None,
+            "coverage_above_target": False,
+            "abnormal": 0,
+            "lost": 0,
+        },
+    ]
     county = figures.get(f"/api/v1/screenings/stats?year={YEAR}").json()["children"]
     assert [(c["name"], c["target"], c["screened"]) for c in county] == [("甲镇", 4, 3), ("乙镇", 10, 1)]
 

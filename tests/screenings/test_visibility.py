@@ -1,5 +1,3 @@
-
-
 def test_results_are_masked_without_pii_read(login, tree, session):
     from datetime import date
 
@@ -9,9 +7,17 @@ def test_results_are_masked_without_pii_read(login, tree, session):
     body = {"name": "刘秀兰", "id_number": "11010519491231002X", "branch_id": tree.village_a1.id}
     woman = cadre.post("/api/v1/women", json=body)
     assert woman.status_code == 201, woman.text
-    rec = cadre.post("/api/v1/screenings", json={"woman_id": woman.json()["id"], "kind": "cervical",
-                                                 "screened_on": date.today().isoformat(), "method": "cytology",
-                                                 "result": "abnormal", "tbs": "HSIL"})
+    rec = cadre.post(
+        "/api/v1/screenings",
+        json={
+            "woman_id": woman.json()["id"],
+            "kind": "cervical",
+            "screened_on": date.today().isoformat(),
+            "method": "cytology",
+            "result": "abnormal",
+            "tbs": "HSIL",
+        },
+    )
     assert rec.status_code == 201, rec.text
     assert rec.json()["tbs"] == "HSIL" and rec.json()["result_masked"] is False
     rep = login("village_rep", tree.village_a1)

@@ -22,8 +22,9 @@ def test_register_masks_id_number_and_phone_and_derives_birth_date(cadre_a, tree
 
 def test_lowercase_x_is_accepted_and_stored_upper(cadre_a, tree, session):
     number = "11010519491231002X"
-    r = cadre_a.post("/api/v1/women", json={"name": "王秀英", "id_number": number.lower(),
-                                            "branch_id": tree.village_a1.id})
+    r = cadre_a.post(
+        "/api/v1/women", json={"name": "王秀英", "id_number": number.lower(), "branch_id": tree.village_a1.id}
+    )
     assert r.status_code == 201, r.text
     assert r.json()["id_number"].endswith("002X")
     assert r.json()["birth_date"] == "1949-12-31"
@@ -40,10 +41,15 @@ def test_one_woman_per_id_number_across_the_installation(cadre_a, login, tree):
     assert other.status_code == 409
     assert "woman_id" not in other.json()
     # Lower-case x or spaces do not make a second woman.
-    assert cadre_a.post("/api/v1/women", json={**woman_body(3, tree.village_a1),
-                                               "id_number": "11010519491231002X"}).status_code == 201
-    dup = cadre_a.post("/api/v1/women", json={**woman_body(4, tree.village_a1),
-                                              "id_number": " 11010519491231002x "})
+    assert (
+        cadre_a.post(
+            "/api/v1/women", json={**woman_body(3, tree.village_a1), "id_number": "11010519491231002X"}
+        ).status_code
+        == 201
+    )
+    dup = cadre_a.post(
+        "/api/v1/women", json={**woman_body(4, tree.village_a1), "id_number": " 11010519491231002x "}
+    )
     assert dup.status_code == 409
 
 
@@ -52,8 +58,11 @@ def test_reveal_needs_pii_read_and_is_audited(cadre_a, login, register, tree, se
     r = cadre_a.get(f"/api/v1/women/{woman['id']}/pii")
     assert r.status_code == 200
     assert r.json() == {"id": woman["id"], "name": "测试5", "id_number": idn(5), "phone": "13900000005"}
-    entries = session.exec(select(AuditLog).where(AuditLog.action == "reveal", AuditLog.entity == "woman",
-                                                  AuditLog.entity_id == str(woman["id"]))).all()
+    entries = session.exec(
+        select(AuditLog).where(
+            AuditLog.action == "reveal", AuditLog.entity == "woman", AuditLog.entity_id == str(woman["id"])
+        )
+    ).all()
     assert len(entries) == 1 and entries[0].field == "id_number,phone"
     assert entries[0].actor == f"user:{cadre_a.account.id}"
     rep = login("village_rep", tree.village_a1)
@@ -64,8 +73,9 @@ def test_reveal_needs_pii_read_and_is_audited(cadre_a, login, register, tree, se
 
 def test_audit_trail_of_a_registration_holds_no_clear_pii(register, session):
     woman = register(6)
-    rows = session.exec(select(AuditLog).where(AuditLog.entity == "woman",
-                                               AuditLog.entity_id == str(woman["id"]))).all()
+    rows = session.exec(
+        select(AuditLog).where(AuditLog.entity == "woman", AuditLog.entity_id == str(woman["id"]))
+    ).all()
     text = json.dumps([r.after for r in rows], ensure_ascii=False)
     assert rows and idn(6) not in text and "13900000006" not in text
 
@@ -95,7 +105,10 @@ def test_lookup_by_id_number_in_the_body(cadre_a, register, login, tree):
     woman = register(10)
     r = cadre_a.post("/api/v1/women/lookup", json={"id_number": idn(10)})
     assert r.status_code == 200 and r.json()["id"] == woman["id"]
-    assert login("cadre", tree.town_b).post("/api/v1/women/lookup", json={"id_number": idn(10)}).status_code == 404
+    assert (
+        login("cadre", tree.town_b).post("/api/v1/women/lookup", json={"id_number": idn(10)}).status_code
+        == 404
+    )
 
 
 def test_hardship_status_records_who_and_when(cadre_a, register):

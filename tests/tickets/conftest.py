@@ -30,8 +30,9 @@ def new_ticket(tree):
 
 
 def step(client, ticket_id, action, body=None, **kwargs):
-    return client.post(f"/api/v1/tickets/{ticket_id}/actions/{action}", json=body if body is not None else {},
-                       **kwargs)
+    return client.post(
+        f"/api/v1/tickets/{ticket_id}/actions/{action}", json=body if body is not None else {}, **kwargs
+    )
 
 
 def ok(client, ticket_id, action, body=None, **kwargs):

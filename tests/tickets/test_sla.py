@@ -33,7 +33,9 @@ def test_working_day_deadlines_skip_the_spring_festival_and_hours_do_not():
     assert due_at(china(2026, 2, 13, 15).astimezone(UTC), one_day, cal) == china(2026, 2, 15)
     # From the working Saturday: 15th Sunday, 16th-20th holiday, 21st/22nd weekend, 23rd day off → end of the 24th.
     assert due_at(china(2026, 2, 14, 10).astimezone(UTC), one_day, cal) == china(2026, 2, 25)
-    assert due_at(china(2026, 3, 6, 9).astimezone(UTC), Deadline(3, SlaUnit.working_days), cal) == china(2026, 3, 12)
+    assert due_at(china(2026, 3, 6, 9).astimezone(UTC), Deadline(3, SlaUnit.working_days), cal) == china(
+        2026, 3, 12
+    )
     start = china(2026, 2, 16, 23, 30).astimezone(UTC)
     assert due_at(start, Deadline(1, SlaUnit.hours), cal) == start + timedelta(hours=1)
 
@@ -52,10 +54,19 @@ def test_default_deadlines_per_urgency_at_intake(operator, new_ticket):
 
 def test_county_admin_edits_sla_and_calendar(admin, login, tree, operator, new_ticket):
     r = admin.get("/api/v1/tickets/sla")
-    assert {i["urgency"]: i["first_response"] for i in r.json()["items"]}["urgent"] == {"amount": 4,
-                                                                                       "unit": "hours"}
-    body = {"items": [{"urgency": "urgent", "first_response": {"amount": 2, "unit": "hours"},
-                       "resolution": {"amount": 5, "unit": "working_days"}}]}
+    assert {i["urgency"]: i["first_response"] for i in r.json()["items"]}["urgent"] == {
+        "amount": 4,
+        "unit": "hours",
+    }
+    body = {
+        "items": [
+            {
+                "urgency": "urgent",
+                "first_response": {"amount": 2, "unit": "hours"},
+                "resolution": {"amount": 5, "unit": "working_days"},
+            }
+        ]
+    }
     cadre = login("cadre", tree.town_a)
     assert cadre.put("/api/v1/tickets/sla", json=body).status_code == 403
     r = admin.put("/api/v1/tickets/sla", json=body)
@@ -63,8 +74,15 @@ def test_county_admin_edits_sla_and_calendar(admin, login, tree, operator, new_t
     t = new_ticket(operator, urgency="urgent", sealed=False)
     created = datetime.fromisoformat(t["created_at"])
     assert datetime.fromisoformat(t["first_response_due_at"]) - created == timedelta(hours=2)
-    bad = {"items": [{"urgency": "urgent", "first_response": {"amount": 0, "unit": "hours"},
-                      "resolution": {"amount": 5, "unit": "weeks"}}]}
+    bad = {
+        "items": [
+            {
+                "urgency": "urgent",
+                "first_response": {"amount": 0, "unit": "hours"},
+                "resolution": {"amount": 5, "unit": "weeks"},
+            }
+        ]
+    }
     assert admin.put("/api/v1/tickets/sla", json=bad).status_code == 422
 
     assert cadre.put("/api/v1/tickets/calendar/2026-03-09", json={"kind": "holiday"}).status_code == 403
@@ -124,8 +142,9 @@ def test_sweep_escalates_overdue_tickets_one_level_once(operator, login, tree, n
     assert sla_sweep(db) == 0
 
 
-def test_sweep_leaves_resolved_tickets_and_flags_county_level_ones_in_place(operator, tree, new_ticket,
-                                                                            session, db):
+def test_sweep_leaves_resolved_tickets_and_flags_county_level_ones_in_place(
+    operator, tree, new_ticket, session, db
+):
     at_county = new_ticket(operator, sealed=False)["id"]
     done = new_ticket(operator, sealed=False)["id"]
     ok(operator, done, "accept")

@@ -25,11 +25,21 @@ def test_figures_for_the_subtree_and_period(operator, login, tree, new_ticket, s
     cadre_b = login("cadre", tree.town_b)
     leader = login("leader", tree.county)
 
-    a1 = new_ticket(operator, category="domestic_violence", urgency="critical", channel="phone", sealed=True)["id"]
-    a2 = new_ticket(operator, category="property_land", urgency="normal", channel="walk_in", sealed=False)["id"]
+    a1 = new_ticket(operator, category="domestic_violence", urgency="critical", channel="phone", sealed=True)[
+        "id"
+    ]
+    a2 = new_ticket(operator, category="property_land", urgency="normal", channel="walk_in", sealed=False)[
+        "id"
+    ]
     a3 = new_ticket(operator, category="consultation", urgency="normal", channel="online", sealed=False)["id"]
-    b1 = new_ticket(operator, category="labour_social_security", urgency="urgent", channel="letter",
-                    sealed=False, branch_id=tree.village_b1.id)["id"]
+    b1 = new_ticket(
+        operator,
+        category="labour_social_security",
+        urgency="urgent",
+        channel="letter",
+        sealed=False,
+        branch_id=tree.village_b1.id,
+    )["id"]
     ok(operator, a1, "assign", {"branch_id": tree.town_a.id, "assignee_id": cadre_a.account.id})
     ok(operator, a2, "assign", {"branch_id": tree.town_a.id})
     ok(operator, a3, "assign", {"branch_id": tree.town_a.id})

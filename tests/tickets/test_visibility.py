@@ -63,8 +63,15 @@ def test_a_township_cadre_cannot_see_a_parent_branch_ticket(login, tree, new_tic
     assert mine["owner_branch_id"] == tree.town_a.id
     assert _sees(county_cadre, mine["id"])
     # Intake for a place outside her subtree is refused.
-    r = cadre_a.post("/api/v1/tickets", json={"channel": "walk_in", "branch_id": tree.village_b1.id,
-                                              "category": "consultation", "summary": "咨询"})
+    r = cadre_a.post(
+        "/api/v1/tickets",
+        json={
+            "channel": "walk_in",
+            "branch_id": tree.village_b1.id,
+            "category": "consultation",
+            "summary": "咨询",
+        },
+    )
     assert r.status_code == 404
 
 

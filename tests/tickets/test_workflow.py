@@ -41,8 +41,19 @@ def test_domestic_violence_case_from_call_to_close_via_police(operator, login, t
     assert t["status"] == "closed" and t["closed_at"] and t["allowed_actions"] == ["reopen"]
 
     kinds = [e["kind"] for e in t["events"]]
-    assert kinds == ["create", "assign", "accept", "counselling", "refer", "referral_answer", "mediation", "reply",
-                     "resolve", "callback", "close"]
+    assert kinds == [
+        "create",
+        "assign",
+        "accept",
+        "counselling",
+        "refer",
+        "referral_answer",
+        "mediation",
+        "reply",
+        "resolve",
+        "callback",
+        "close",
+    ]
     refer = t["events"][4]
     assert refer["referral_to"] == "police" and refer["author_name"] == "王干部" and "派出所" in refer["text"]
     assert t["events"][1]["author_id"] == operator.account.id
@@ -103,10 +114,32 @@ REFUSED = {
     "assigned": {"refer", "referral_answer", "resolve", "callback", "close", "reopen"},
     "in_progress": {"accept", "referral_answer", "callback", "close", "reopen", "resolve"},
     "referred": {"assign", "accept", "callback", "close", "reopen", "resolve"},
-    "resolved": {"assign", "accept", "refer", "referral_answer", "mediation", "counselling", "reply", "resolve",
-                 "escalate", "close"},
-    "closed": {"assign", "accept", "refer", "referral_answer", "note", "mediation", "counselling", "reply",
-               "resolve", "callback", "close", "escalate"},
+    "resolved": {
+        "assign",
+        "accept",
+        "refer",
+        "referral_answer",
+        "mediation",
+        "counselling",
+        "reply",
+        "resolve",
+        "escalate",
+        "close",
+    },
+    "closed": {
+        "assign",
+        "accept",
+        "refer",
+        "referral_answer",
+        "note",
+        "mediation",
+        "counselling",
+        "reply",
+        "resolve",
+        "callback",
+        "close",
+        "escalate",
+    },
 }
 
 
@@ -161,7 +194,9 @@ def test_reopen_only_within_30_days_of_resolution(operator, tree, new_ticket, se
 
     tid = new_ticket(operator, sealed=False)["id"]
     _walk_to(operator, tid, tree, "closed")
-    session.execute(sa.update(Ticket).where(Ticket.id == tid).values(resolved_at=utcnow() - timedelta(days=31)))
+    session.execute(
+        sa.update(Ticket).where(Ticket.id == tid).values(resolved_at=utcnow() - timedelta(days=31))
+    )
     session.flush()
     r = step(operator, tid, "reopen", {"reason": "又被打了"})
     assert r.status_code == 409 and "30 天" in r.json()["detail"] and r.json()["allowed"] == []
@@ -226,8 +261,11 @@ def test_caller_is_masked_and_reveal_is_audited(operator, tree, new_ticket, sess
     assert "13912345678" not in (raw.caller_phone_enc or "") and raw.caller_phone_hash
     r = operator.get(f"/api/v1/tickets/{t['id']}/caller")
     assert r.status_code == 200 and r.json() == {"caller_name": "李秀英", "caller_phone": "13912345678"}
-    entry = session.execute(sa.select(AuditLog).where(AuditLog.action == "reveal",
-                                                   AuditLog.entity == "ticket")).scalars().one()
+    entry = (
+        session.execute(sa.select(AuditLog).where(AuditLog.action == "reveal", AuditLog.entity == "ticket"))
+        .scalars()
+        .one()
+    )
     assert entry.actor == f"user:{operator.account.id}" and entry.entity_id == str(t["id"])
     assert entry.field == "caller_name,caller_phone"
     # No audit entry carries the phone in clear.

@@ -72,8 +72,7 @@ export function authMiddleware(opts: Required<Pick<ClientOptions, 'tokens' | 'fe
         const sentWith = request.headers.get('Authorization')
         const current = tokens.get()
         // Another call may have refreshed already while this one was in flight.
-        const renewed =
-          current && `Bearer ${current.access_token}` !== sentWith ? current : await refreshOnce()
+        const renewed = current && `Bearer ${current.access_token}` !== sentWith ? current : await refreshOnce()
         if (!renewed) {
           tokens.set(null)
           opts.onAuthLost?.()
@@ -110,7 +109,9 @@ export function createApi(options: ClientOptions = {}) {
  * Unwrap an openapi-fetch answer as JSON: the middleware has already thrown on failures. (List routes also
  * declare their Excel form, which the JSON call never gets.)
  */
-export async function ok<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<Exclude<T, string>> {
+export async function ok<T>(
+  call: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<Exclude<T, string>> {
   const { data, response } = await call
   if (!response.ok) throw await ApiError.fromResponse(response)
   return data as Exclude<T, string>

@@ -46,7 +46,12 @@ export class ApiError extends Error {
 
   /** Retrying the same request later may succeed. */
   get isTransient(): boolean {
-    return this.status === 0 || this.status === 429 || this.status >= 500 || this.status === 409 && this.type === 'idempotency-in-progress'
+    return (
+      this.status === 0 ||
+      this.status === 429 ||
+      this.status >= 500 ||
+      (this.status === 409 && this.type === 'idempotency-in-progress')
+    )
   }
 
   get allowed(): string[] {
@@ -61,7 +66,10 @@ export class ApiError extends Error {
 
   static async fromResponse(response: Response): Promise<ApiError> {
     let body: ProblemBody = {}
-    const text = await response.clone().text().catch(() => '')
+    const text = await response
+      .clone()
+      .text()
+      .catch(() => '')
     try {
       body = text ? (JSON.parse(text) as ProblemBody) : {}
     } catch {

@@ -68,7 +68,8 @@ async function tx<T>(mode: IDBTransactionMode, fn: (store: IDBObjectStore) => ID
 export const idb = {
   put: (item: OutboxItem) => tx('readwrite', (s) => s.put(item)).then(() => undefined),
   delete: (key: string) => tx('readwrite', (s) => s.delete(key)).then(() => undefined),
-  all: () => tx<OutboxItem[]>('readonly', (s) => s.getAll()).then((items) => items.sort((a, b) => a.createdAt - b.createdAt)),
+  all: () =>
+    tx<OutboxItem[]>('readonly', (s) => s.getAll()).then((items) => items.sort((a, b) => a.createdAt - b.createdAt)),
 }
 
 export function newKey(): string {
@@ -78,7 +79,11 @@ export function newKey(): string {
 
 export async function storeFile(file: Blob & { name?: string }): Promise<StoredFile> {
   const small = await shrinkPhoto(file)
-  return { name: small === file ? file.name || 'photo.jpg' : 'photo.jpg', type: small.type || 'image/jpeg', data: await small.arrayBuffer() }
+  return {
+    name: small === file ? file.name || 'photo.jpg' : 'photo.jpg',
+    type: small.type || 'image/jpeg',
+    data: await small.arrayBuffer(),
+  }
 }
 
 const MAX_SIDE = 1600
@@ -174,8 +179,23 @@ export function createOutbox(options: OutboxOptions) {
    * Keep the form, then try to send it now. A refusal by the server (wrong field) is thrown so the form can show it,
    * and the item is dropped; no signal keeps it waiting.
    */
-  async function submit(kind: string, label: string, payload: Record<string, unknown>, files: StoredFile[] = []): Promise<SubmitResult> {
-    const item: OutboxItem = { key: newKey(), kind, label, createdAt: Date.now(), payload, files, progress: {}, attempts: 0, owner: owner() }
+  async function submit(
+    kind: string,
+    label: string,
+    payload: Record<string, unknown>,
+    files: StoredFile[] = [],
+  ): Promise<SubmitResult> {
+    const item: OutboxItem = {
+      key: newKey(),
+      kind,
+      label,
+      createdAt: Date.now(),
+      payload,
+      files,
+      progress: {},
+      attempts: 0,
+      owner: owner(),
+    }
     await idb.put(item)
     await refresh()
     if (!isOnline()) return { sent: false, reason: '没有信号' }
@@ -224,7 +244,8 @@ let currentOwner: string | undefined
 /** The signed-in user's name: the outbox shows and sends only her forms. */
 export function setOutboxOwner(username: string | undefined) {
   currentOwner = username
-  if (instance) void instance.refresh().then(() => (username && instance!.state.items.length ? instance!.flush() : undefined))
+  if (instance)
+    void instance.refresh().then(() => (username && instance!.state.items.length ? instance!.flush() : undefined))
 }
 
 export function registerSender(kind: string, sender: Sender) {
@@ -241,7 +262,10 @@ export function startOutbox(intervalMs = 20000) {
   const box = outbox()
   if (typeof window === 'undefined' || typeof indexedDB === 'undefined') return box
   window.addEventListener('online', () => void box.flush())
-  box.refresh().then(() => (box.state.items.length ? box.flush() : undefined)).catch(() => undefined)
+  box
+    .refresh()
+    .then(() => (box.state.items.length ? box.flush() : undefined))
+    .catch(() => undefined)
   setInterval(() => {
     if (box.state.items.some((i) => !i.failed)) void box.flush()
   }, intervalMs)

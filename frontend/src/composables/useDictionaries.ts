@@ -32,4 +32,7 @@ export function useDictionary(dict: MaybeRefOrGetter<string | undefined>, filter
   })
 }
 
-export const YES_NO: Option[] = [{ value: true, label: '是' }, { value: false, label: '否' }]
+export const YES_NO: Option[] = [
+  { value: true, label: '是' },
+  { value: false, label: '否' },
+]

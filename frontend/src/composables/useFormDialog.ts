@@ -45,11 +45,16 @@ export function useFormDialog<M extends object, R = unknown>(options: FormDialog
     state.busy = true
     const editing = state.editing as R | null
     let result: unknown
-    const message = typeof options.success === 'function' ? options.success(editing) : options.success ?? '已保存'
+    const message = typeof options.success === 'function' ? options.success(editing) : (options.success ?? '已保存')
     try {
-      const done = await submitForm(form.value, errors, async () => {
-        result = await options.submit(model, editing)
-      }, message)
+      const done = await submitForm(
+        form.value,
+        errors,
+        async () => {
+          result = await options.submit(model, editing)
+        },
+        message,
+      )
       if (done) {
         state.visible = false
         await options.done?.(result, editing)

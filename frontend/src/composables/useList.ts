@@ -8,9 +8,13 @@ import { useSession } from '@/stores/session'
 type JsonOf<R> = R extends { content: { 'application/json': infer J } } ? J : never
 type GetOk<P extends keyof paths> = paths[P] extends { get: { responses: { 200: infer R } } } ? JsonOf<R> : never
 /** Every path whose GET answers a page {items, total, ...}. */
-export type ListPath = { [P in keyof paths]: GetOk<P> extends { items: unknown[]; total: number } ? P : never }[keyof paths]
+export type ListPath = {
+  [P in keyof paths]: GetOk<P> extends { items: unknown[]; total: number } ? P : never
+}[keyof paths]
 export type ItemOf<P extends ListPath> = GetOk<P> extends { items: (infer I)[] } ? I : never
-type QueryOf<P extends ListPath> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never
+type QueryOf<P extends ListPath> = paths[P] extends { get: { parameters: { query?: infer Q } } }
+  ? NonNullable<Q>
+  : never
 
 export interface ListOptions<P extends ListPath> {
   /** Filters bound to the form, named as the route's query parameters (checked by vue-tsc); empty values are not sent. */
@@ -70,7 +74,10 @@ export function useList<P extends ListPath>(path: P, options: ListOptions<P> = {
     error.value = ''
     try {
       const { data } = await (api.GET as (p: string, o: unknown) => Promise<{ data?: unknown }>)(path, {
-        params: { path: options.path?.(), query: { ...query(), limit: state.pageSize, offset: (state.page - 1) * state.pageSize } },
+        params: {
+          path: options.path?.(),
+          query: { ...query(), limit: state.pageSize, offset: (state.page - 1) * state.pageSize },
+        },
       })
       if (mine !== seq) return
       const page = data as { items: ItemOf<P>[]; total: number; total_exact?: boolean }
@@ -121,21 +128,47 @@ export function useList<P extends ListPath>(path: P, options: ListOptions<P> = {
   }
 
   function onSort({ prop, order }: { prop: string; order: 'ascending' | 'descending' | null }) {
-    state.sort = order ? (order === 'descending' ? '-' : '') + prop : options.sort ?? ''
+    state.sort = order ? (order === 'descending' ? '-' : '') + prop : (options.sort ?? '')
     search()
   }
 
-  watch(() => session.underParam, () => search())
+  watch(
+    () => session.underParam,
+    () => search(),
+  )
   // A changed filter applies at once; the search box waits for Enter or 查询.
   let filterTimer: ReturnType<typeof setTimeout> | undefined
-  watch(filters, () => {
-    clearTimeout(filterTimer)
-    filterTimer = setTimeout(() => search(), 250)
-  }, { deep: true })
-  watch(() => state.pageSize, () => search())
-  watch(() => state.page, () => request())
+  watch(
+    filters,
+    () => {
+      clearTimeout(filterTimer)
+      filterTimer = setTimeout(() => search(), 250)
+    },
+    { deep: true },
+  )
+  watch(
+    () => state.pageSize,
+    () => search(),
+  )
+  watch(
+    () => state.page,
+    () => request(),
+  )
   if (options.immediate !== false) request()
 
   const totalText = computed(() => (totalExact.value ? `共 ${total.value} 条` : `至少 ${total.value} 条`))
-  return reactive({ rows, total, totalText, loading, exporting, error, state, filters, load: request, search, exportXlsx, onSort })
+  return reactive({
+    rows,
+    total,
+    totalText,
+    loading,
+    exporting,
+    error,
+    state,
+    filters,
+    load: request,
+    search,
+    exportXlsx,
+    onSort,
+  })
 }

@@ -35,7 +35,12 @@ export function usePhoneSubmit(shown: string[]) {
   const result = ref<'' | 'sent' | 'queued'>('')
   const reason = ref('')
 
-  async function submit(kind: string, label: string, payload: Record<string, unknown>, files: StoredFile[] = []): Promise<boolean> {
+  async function submit(
+    kind: string,
+    label: string,
+    payload: Record<string, unknown>,
+    files: StoredFile[] = [],
+  ): Promise<boolean> {
     busy.value = true
     errors.clear()
     result.value = ''

@@ -52,8 +52,12 @@ export const useSession = defineStore('session', () => {
   const permissions = computed(() => new Set(me.value?.permissions ?? []))
   const can = (perm: string) => permissions.value.has(perm)
   /** The branch every page is narrowed to: the chosen tree node, else the user's own branch. */
-  const scopeBranch = computed<ScopeBranch | null>(() => scope.value ?? (me.value ? { id: me.value.branch.id, name: me.value.branch.name } : null))
-  const underParam = computed(() => (scope.value && me.value && scope.value.id !== me.value.branch.id ? scope.value.id : undefined))
+  const scopeBranch = computed<ScopeBranch | null>(
+    () => scope.value ?? (me.value ? { id: me.value.branch.id, name: me.value.branch.name } : null),
+  )
+  const underParam = computed(() =>
+    scope.value && me.value && scope.value.id !== me.value.branch.id ? scope.value.id : undefined,
+  )
   const home = computed(() => homeFor(me.value?.role, me.value?.permissions))
 
   function label(dict: string, value: string | null | undefined): string {
@@ -141,5 +145,22 @@ export const useSession = defineStore('session', () => {
     forgetCached()
   }
 
-  return { me, dictionaries, scope, loggedIn, can, scopeBranch, underParam, home, label, options, loadDictionaries, loadMe, restore, login, logout, forget }
+  return {
+    me,
+    dictionaries,
+    scope,
+    loggedIn,
+    can,
+    scopeBranch,
+    underParam,
+    home,
+    label,
+    options,
+    loadDictionaries,
+    loadMe,
+    restore,
+    login,
+    logout,
+    forget,
+  }
 })
