@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import attributes
 
 from backend.core.db import utcnow
+from backend.core.errors import Forbidden
 from backend.core.scope import ANCESTOR_COLUMNS, Principal
+from backend.core.security import decrypt_field
 
 # Bookkeeping tables whose rows are not "writes" a person made.
 _SKIP_TABLES = {"audit_log", "idempotency_key", "refresh_token", "revoked_token"}
@@ -179,3 +181,20 @@ def record_reveal(session: OrmSession, principal: Principal, record_obj: Any, fi
         placed_in=record_obj,
         field=",".join(fields),
     )
+
+
+def reveal(
+    session: OrmSession, principal: Principal, record_obj: Any, fields: list[str]
+) -> dict[str, str | None]:
+    """The one way a person sees personal data in clear: check `pii:read`, decrypt `<field>_enc`, audit the reveal.
+
+    The caller has already fetched `record_obj` in scope (404 otherwise); this refuses a role without `pii:read`.
+    """
+    if not principal.can("pii:read"):
+        raise Forbidden("当前角色没有「pii:read」权限,不能查看完整个人信息")
+    clear = {}
+    for name in fields:
+        stored = getattr(record_obj, f"{name}_enc")
+        clear[name] = decrypt_field(stored) if stored else None
+    record_reveal(session, principal, record_obj, fields)
+    return clear

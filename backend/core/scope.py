@@ -74,12 +74,23 @@ class BranchScoped(Ancestors):
             setattr(self, name, getattr(branch, name))
 
 
+class SoftDelete(SQLModel):
+    """A record that is hidden, not removed: `scoped` drops rows whose `deleted_at` is set."""
+
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    def soft_delete(self, now: datetime | None = None) -> None:
+        self.deleted_at = now or utcnow()
+
+
 class Timestamped(SQLModel):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-def scope_indexes(table: str, sort_column: str = "created_at", *, soft_delete: bool = False) -> tuple[sa.Index, ...]:
+def scope_indexes(
+    table: str, sort_column: str = "created_at", *, soft_delete: bool = False
+) -> tuple[sa.Index, ...]:
     """One (aN, sort) index per depth, so any subtree's newest-first page is one index range.
 
     `soft_delete`: the index also carries `deleted_at`, which every list filters on, so a list's count is
@@ -123,7 +134,9 @@ def within(session: Session, principal: Principal, stmt: Any, model: Any, under:
     return stmt.where(subtree_filter(model, root.id, root.depth))
 
 
-def get_scoped(session: Session, model: type[T], record_id: int, principal: Principal, *, for_update: bool = False) -> T:
+def get_scoped(
+    session: Session, model: type[T], record_id: int, principal: Principal, *, for_update: bool = False
+) -> T:
     """Fetch one record the principal may see; anything else is 404, so existence is never confirmed."""
     stmt = scoped(select(model).where(model.id == record_id), principal, model)
     if for_update and session.get_bind().dialect.name == "postgresql":
