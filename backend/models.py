@@ -2,6 +2,7 @@
 
 from backend.activities.models import Activity, ActivityPhoto, ActivitySignIn  # noqa: F401
 from backend.audit.models import AuditLog
+from backend.children.models import Child, ChildrenHome, Pairing, Visit  # noqa: F401  (and the rest)
 from backend.auth.models import ApiClient, RefreshToken, RevokedToken, User
 from backend.branches.models import Branch
 from backend.core.idempotency_models import IdempotencyKey

@@ -57,6 +57,8 @@ class Activity(BranchScoped, Timestamped, table=True):
     photo_count: int = 0
     signed_in: int = Field(default=0, description="签到人数合计")
     cover_photo_id: int | None = None
+    # An activity of type left_behind_children may name the children's home it was held at.
+    home_id: int | None = Field(default=None, foreign_key="children_home.id", index=True)
     created_by: str | None = Field(default=None, max_length=64)
     held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

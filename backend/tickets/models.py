@@ -144,6 +144,8 @@ class Ticket(BranchScoped, Timestamped, table=True):
     first_responder_id: int = Field(foreign_key="user.id", index=True)
     assignee_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     linked_to_id: int | None = Field(default=None, foreign_key="ticket.id")
+    # A child's rights issue found on a visit opens a ticket linked to the child.
+    child_id: int | None = Field(default=None, foreign_key="child.id", index=True)
     escalation_level: int = Field(default=0)
     first_response_due_at: datetime = Field(sa_type=UTCDateTime)
     resolution_due_at: datetime = Field(sa_type=UTCDateTime)
