@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from backend.core.db import utcnow
 from backend.core.deps import SessionDep, require
-from backend.core.errors import InvalidTransition
+from backend.core.errors import AppError, InvalidTransition
 from backend.core.schemas import RequestModel
 from backend.core.scope import Principal
 
@@ -45,8 +45,11 @@ class StepContext(Generic[R]):
     result: dict[str, Any] = field(default_factory=dict)
 
 
-# A guard answers None when the step may go ahead, or the reason (in Chinese) it may not.
-Guard = Callable[[Any, Principal | None, datetime], str | None]
+# A guard answers None when the step may go ahead, or the reason (in Chinese) it may not: a text is refused as
+# 409 with the allowed list; an `AppError` (403 for "not yours to do", a 409 naming what is missing) is raised as
+# it is. Either way the step is left out of the allowed actions. `principal` is None when the question is what the
+# record's state permits to whoever holds the permissions.
+Guard = Callable[[Any, Principal | None, datetime], str | AppError | None]
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class Step:
     apply: Callable[[StepContext], None] | None = None
     # Who may take this step when it is not the workflow's own write permission.
     permission: str | None = None
+    # What the route's OpenAPI description says of this step, when the generic sentence is not enough.
+    description: str | None = None
 
 
 def step(
@@ -72,8 +77,19 @@ def step(
     guard: Guard | None = None,
     apply: Callable[[StepContext], None] | None = None,
     permission: str | None = None,
+    description: str | None = None,
 ) -> Step:
-    return Step(name, label, frozenset(str(s) for s in sources), target, body, guard, apply, permission)
+    return Step(
+        str(name),
+        label,
+        frozenset(str(s) for s in sources),
+        target,
+        body,
+        guard,
+        apply,
+        permission,
+        description,
+    )
 
 
 class Workflow:
@@ -88,8 +104,11 @@ class Workflow:
         state_attr: str = "status",
         state_label: Callable[[str], str] | None = None,
         order: Callable[[Any, list[str]], list[str]] | None = None,
+        state_key: str = "record_status",
     ):
+        """`state_key` names the record's state in a 409 body (`status` there is the HTTP status)."""
         self.noun = noun
+        self.state_key = state_key
         self.steps = {s.name: s for s in steps}
         self.permission = permission
         self.state_attr = state_attr
@@ -105,7 +124,9 @@ class Workflow:
     def may(self, principal: Principal | None, step: Step) -> bool:
         return principal is None or principal.can(step.permission or self.permission)
 
-    def refusal(self, record: Any, step: Step, principal: Principal | None, now: datetime) -> str | None:
+    def refusal(
+        self, record: Any, step: Step, principal: Principal | None, now: datetime
+    ) -> str | AppError | None:
         """Why `step` may not be taken now, or None."""
         if self.state(record) not in step.sources:
             return f"{self.noun}「{self._state_label(self.state(record))}」状态下不能{step.label}"
@@ -126,14 +147,16 @@ class Workflow:
     def refuse(
         self, record: Any, name: str, principal: Principal | None, now: datetime, reason: str | None = None
     ) -> InvalidTransition:
-        allowed = [a for a in self.allowed(record, principal, now) if a != name]
-        reason = (
-            reason
-            or self.refusal(record, self.steps[name], principal, now)
-            or f"不能{self.steps[name].label}"
-        )
+        """409 for `name`; `allowed` lists what the record's state permits now (whoever may do it)."""
+        allowed = [a for a in self.allowed(record, None, now) if a != name]
+        if reason is None:
+            refusal = self.refusal(record, self.steps[name], principal, now)
+            reason = refusal.detail if isinstance(refusal, AppError) else refusal
+        reason = reason or f"不能{self.steps[name].label}"
         names = "、".join(self.steps[a].label for a in allowed) or "无"
-        return InvalidTransition(f"{reason}。当前可以:{names}", allowed=allowed, status=self.state(record))
+        return InvalidTransition(
+            f"{reason}。当前可以:{names}", allowed=allowed, **{self.state_key: self.state(record)}
+        )
 
     def perform(
         self,
@@ -150,6 +173,8 @@ class Workflow:
         if not self.may(principal, step):
             raise self.refuse(record, name, principal, now, f"当前角色不能{step.label}")
         reason = self.refusal(record, step, principal, now)
+        if isinstance(reason, AppError):
+            raise reason
         if reason is not None:
             raise self.refuse(record, name, principal, now, reason)
         ctx = StepContext(session, principal, record, body if body is not None else EmptyBody(), now)
@@ -160,7 +185,7 @@ class Workflow:
         return ctx
 
 
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="记录的 ETag;不符答 412")]
+IfMatch = Annotated[str | None, Header(description='"<version>":与当前版本不符时答 412')]
 
 
 def action_routes(
@@ -180,17 +205,40 @@ def action_routes(
 
     `load` fetches the record in scope (404 otherwise) for update; `act` performs the step and writes what the
     domain keeps (timeline, events); `present` answers the record with its allowed actions. `versioned`, where a
-    record carries a version, checks `If-Match` and answers the new ETag.
+    record carries a version, checks `If-Match` (412) when given one and answers the ETag when given None.
+    Each route is named `{operation}_{step}` (operation id `tag-action_assign`), or `operation` formatted with
+    `step=` when it holds `{step}` (`"{step}_activity"`), so published operation ids can stay as they were.
     """
     for step in workflow.steps.values():
         _one_action_route(
-            router, workflow, step, id_name, load, act, present, response_model, prefix, operation, versioned
+            router,
+            workflow,
+            step,
+            id_name=id_name,
+            load=load,
+            act=act,
+            present=present,
+            response_model=response_model,
+            prefix=prefix,
+            name=operation.format(step=step.name) if "{step}" in operation else f"{operation}_{step.name}",
+            versioned=versioned,
         )
 
 
 def _one_action_route(
-    router, workflow, step, id_name, load, act, present, response_model, prefix, operation, versioned
-):
+    router: Any,
+    workflow: Workflow,
+    step: Step,
+    *,
+    id_name: str,
+    load: Callable[[Session, Principal, int], Any],
+    act: Callable[[Session, Principal, Any, str, Any], Any],
+    present: Callable[[Session, Principal, Any], Any],
+    response_model: type,
+    prefix: str,
+    name: str,
+    versioned: Callable[[Any, str | None], str] | None,
+) -> None:
     optional = step.body is EmptyBody
     principal_dep = Annotated[Principal, Depends(require(step.permission or workflow.permission))]
 
@@ -204,30 +252,22 @@ def _one_action_route(
             response.headers["ETag"] = versioned(record, None)
         return present(session, principal, record)
 
+    def param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
     params = [
-        inspect.Parameter("session", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=SessionDep),
-        inspect.Parameter("principal", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=principal_dep),
-        inspect.Parameter(
-            "record_id",
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=Annotated[int, Path(alias=id_name)],
-        ),
-        inspect.Parameter("response", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Response),
-        inspect.Parameter(
-            "body",
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=Annotated[step.body | None, Body()] if optional else Annotated[step.body, Body()],
-            default=None if optional else inspect.Parameter.empty,
-        ),
+        param("session", SessionDep),
+        param("principal", principal_dep),
+        param(id_name, Annotated[int, Path()]),
+        param("response", Response),
+        param("body", Annotated[step.body | None, Body()], None)
+        if optional
+        else param("body", Annotated[step.body, Body()]),
     ]
     if versioned is not None:
-        params.append(
-            inspect.Parameter(
-                "if_match", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=IfMatch, default=None
-            )
-        )
+        params.append(param("if_match", IfMatch, None))
     handler.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    handler.__name__ = f"{operation}_{step.name}"
+    handler.__name__ = name
     responses: dict[int | str, dict[str, Any]] = {
         409: {"description": "当前状态下不能执行此步骤;`allowed` 列出现在可做的"}
     }
@@ -238,8 +278,10 @@ def _one_action_route(
         handler,
         methods=["POST"],
         response_model=response_model,
-        name=f"{operation}_{step.name}",
+        name=name,
         summary=f"{step.label}({step.name})",
-        description=f"{workflow.noun}工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。",
+        description=(step.description + "\n\n" if step.description else "")
+        + f"{workflow.noun}工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。"
+        + ("If-Match 版本不符答 412。" if versioned is not None else ""),
         responses=responses,
     )

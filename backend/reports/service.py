@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from backend.activities import service as activities_service
 from backend.branches.models import Branch
 from backend.branches.schemas import TERM_WARNING_DAYS
+from backend.core.clock import Period
 from backend.core.paging import today_in_china
 from backend.core.scope import Principal, scoped, subtree_filter
 from backend.reports.schemas import BranchFigures, ReportBranch, ReportOverview, ReportPeriod
@@ -53,7 +54,7 @@ def overview(session: Session, principal: Principal, root: Branch, period: Repor
         period=period,
         branches=branch_figures(session, principal, root),
         tickets=(
-            tickets_service.ticket_stats(session, principal, period.since, period.until, root.id)
+            tickets_service.ticket_stats(session, principal, Period(period.since, period.until), root.id)
             if principal.can("tickets:stats")
             else None
         ),

@@ -1,17 +1,18 @@
 """A few hundred 12338 tickets across the demo county, in every state, some overdue, some sealed."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from backend.core.clock import china_date, china_day_start
 from backend.core.db import utcnow
 from backend.core.scope import ancestor_values
 from backend.core.security import blind_index, encrypt_field, mask_name, mask_phone
 from backend.tickets.models import Status, Ticket, TicketCounter, TicketEvent
 from backend.tickets.service import PHONE_INDEX
-from backend.tickets.sla import CHINA_TZ, DEFAULT_SLA, WorkCalendar, due_at
+from backend.tickets.sla import DEFAULT_SLA, WorkCalendar, due_at
 
 TICKETS = 320
 SUMMARIES = {
@@ -55,7 +56,7 @@ def _pick(rng, weights: dict[str, int]) -> str:
 def load(session: Session, ctx: Any) -> None:
     rng = ctx.rng
     cal = WorkCalendar()
-    end_of_today = datetime.combine(ctx.today + timedelta(days=1), time(0), tzinfo=CHINA_TZ).astimezone(UTC)
+    end_of_today = china_day_start(ctx.today + timedelta(days=1))
     now = min(utcnow(), end_of_today)
     operator, admin = ctx.users["hotline.operator"], ctx.users["county.admin"]
     people = {u.branch_id: u for key, u in ctx.users.items() if key.endswith((".cadre", ".rep"))}
@@ -244,7 +245,7 @@ def load(session: Session, ctx: Any) -> None:
     # Numbers per year in order of intake, and the counters that carry on from them.
     counters: dict[int, int] = {}
     for row in tickets:
-        year = row["created_at"].astimezone(CHINA_TZ).year
+        year = china_date(row["created_at"]).year
         counters[year] = counters.get(year, 0) + 1
         row["number"] = f"12338-{year}-{counters[year]:06d}"
     table = Ticket.__table__

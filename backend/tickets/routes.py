@@ -1,18 +1,17 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import Body, Header, Query, Response
-from sqlmodel import select
+from fastapi import Query, Response
 
+from backend.core.clock import PeriodDep
 from backend.core.deps import SessionDep, SettingsAdmin, perm
 from backend.core.errors import NotFound
-from backend.core.paging import LIST_RESPONSES, Column, PageDep
-from backend.core.scope import get_scoped, scoped, within
+from backend.core.paging import LIST_RESPONSES, PageDep
 from backend.core.uow import Router, writes
-from backend.meta.dictionaries import label
+from backend.core.workflow import action_routes
 from backend.tickets import schemas as s
 from backend.tickets import service
-from backend.tickets.models import Action, Category, Channel, Status, Ticket, Urgency
+from backend.tickets.models import Category, Channel, Status, Urgency
 
 router = Router(prefix="/tickets", tags=["tickets"])
 
@@ -21,35 +20,8 @@ TicketsWrite = perm("tickets:write")
 TicketsStats = perm("tickets:stats")
 PiiRead = perm("pii:read")
 
-COLUMNS = [
-    Column("number", "编号"),
-    Column("created_at", "登记时间"),
-    Column("channel", "来源", "ticket_channel"),
-    Column("category", "类别", "ticket_category"),
-    Column("urgency", "紧急程度", "ticket_urgency"),
-    Column("status", "状态", "ticket_status"),
-    Column("caller_name", "来电人"),
-    Column("caller_phone", "来电号码"),
-    Column("summary", "摘要"),
-    Column("first_response_due_at", "首次响应时限"),
-    Column("resolution_due_at", "办结时限"),
-    Column("overdue", "已超时"),
-    Column("satisfaction", "回访满意度", "satisfaction"),
-]
-SORTABLE = {
-    "created_at": Ticket.created_at,
-    "number": Ticket.number,
-    "status": Ticket.status,
-    "urgency": Ticket.urgency,
-    "resolution_due_at": Ticket.resolution_due_at,
-    "first_response_due_at": Ticket.first_response_due_at,
-    "updated_at": Ticket.updated_at,
-    "id": Ticket.id,
-}
-IfMatch = Annotated[str | None, Header(description='"<version>":与当前版本不符时答 412')]
 
-
-def _with_etag(response: Response, ticket: Ticket) -> None:
+def _with_etag(response: Response, ticket) -> None:
     response.headers["ETag"] = service.etag(ticket)
 
 
@@ -77,35 +49,20 @@ def list_tickets(
     created_from: date | None = None,
     created_to: date | None = None,
 ):
-    now = service.utcnow()
-    stmt = scoped(select(Ticket), principal)
-    for column, values in (
-        (Ticket.status, status),
-        (Ticket.category, category),
-        (Ticket.urgency, urgency),
-        (Ticket.channel, channel),
-    ):
-        if values:
-            stmt = stmt.where(column.in_([v.value for v in values]))
-    if overdue is True:
-        stmt = stmt.where(service.overdue_condition(now))
-    elif overdue is False:
-        stmt = stmt.where(~service.overdue_condition(now))
-    if sealed is not None:
-        stmt = stmt.where(Ticket.sealed.is_(sealed))
-    if mine:
-        stmt = stmt.where(Ticket.assignee_id == principal.id)
-    stmt = within(session, principal, stmt, Ticket, under)
-    stmt = service.created_between(stmt, created_from, created_to)
-    return page.respond(
+    return service.list_tickets(
         session,
-        stmt,
-        lambda t: service.to_public(t, now),
-        sortable=SORTABLE,
-        default_sort="-created_at",
-        search=[Ticket.number, Ticket.summary],
-        columns=COLUMNS,
-        filename="12338工单",
+        principal,
+        page,
+        status=status,
+        category=category,
+        urgency=urgency,
+        channel=channel,
+        overdue=overdue,
+        sealed=sealed,
+        mine=mine,
+        under=under,
+        created_from=created_from,
+        created_to=created_to,
     )
 
 
@@ -113,13 +70,10 @@ def list_tickets(
 def ticket_stats(
     session: SessionDep,
     principal: TicketsStats,
-    period_from: Annotated[
-        date | None, Query(alias="from", description="开始日期(含),默认今年 1 月 1 日")
-    ] = None,
-    period_to: Annotated[date | None, Query(alias="to", description="结束日期(含),默认今天")] = None,
+    period: PeriodDep,
     under: Annotated[int | None, Query(description="只统计某组织及其下级")] = None,
 ):
-    return service.ticket_stats(session, principal, period_from, period_to, under)
+    return service.ticket_stats(session, principal, period, under)
 
 
 @router.get("/sla", response_model=s.SlaSettings)
@@ -151,7 +105,7 @@ def remove_calendar_day(session: SessionDep, principal: SettingsAdmin, day: date
 
 @router.get("/{ticket_id}", response_model=s.TicketDetail)
 def get_ticket(session: SessionDep, principal: TicketsRead, ticket_id: int, response: Response):
-    ticket = get_scoped(session, Ticket, ticket_id, principal)
+    ticket = service.get_ticket(session, principal, ticket_id)
     _with_etag(response, ticket)
     return service.detail(session, principal, ticket)
 
@@ -162,38 +116,19 @@ def reveal_caller(session: SessionDep, principal: PiiRead, ticket_id: int):
     """The caller's name and phone in clear; every call is written to the audit trail."""
     if not principal.can("tickets:read"):
         raise NotFound("12338 工单不存在或无权查看")
-    ticket = get_scoped(session, Ticket, ticket_id, principal)
+    ticket = service.get_ticket(session, principal, ticket_id)
     return service.reveal_caller(session, principal, ticket)
 
 
-def _step_route(action: Action, model: type):
-    optional = model is s.EmptyBody
-
-    def step(
-        session: SessionDep,
-        principal: TicketsWrite,
-        ticket_id: int,
-        response: Response,
-        body: model = None if optional else Body(),
-        if_match: IfMatch = None,
-    ):  # type: ignore[valid-type]
-        ticket = get_scoped(session, Ticket, ticket_id, principal, for_update=True)
-        service.check_version(ticket, if_match)
-        service.perform(session, principal, ticket, action, body or s.EmptyBody())
-        _with_etag(response, ticket)
-        return service.detail(session, principal, ticket)
-
-    router.add_api_route(
-        f"/{{ticket_id}}/actions/{action.value}",
-        step,
-        methods=["POST"],
-        response_model=s.TicketDetail,
-        name=f"action_{action.value}",
-        summary=f"{label('ticket_action', action)}({action.value})",
-        description="工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。",
-        responses={409: {"description": "当前状态下不能执行此操作"}, 412: {"description": "版本不符"}},
-    )
-
-
-for _action, _model in service.BODIES.items():
-    _step_route(_action, _model)
+action_routes(
+    router,
+    service.WORKFLOW,
+    id_name="ticket_id",
+    load=lambda session, principal, ticket_id: service.get_ticket(
+        session, principal, ticket_id, for_update=True
+    ),
+    act=service.perform,
+    present=service.detail,
+    response_model=s.TicketDetail,
+    versioned=service.versioned,
+)

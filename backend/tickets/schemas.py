@@ -3,6 +3,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.core.clock import PeriodOut
 from backend.core.paging import Page
 from backend.core.schemas import RequestModel
 from backend.tickets.models import (
@@ -120,10 +121,6 @@ class AssignBody(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-class EmptyBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class ReferBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to: ReferralTarget
@@ -232,8 +229,7 @@ class RateFigure(BaseModel):
 
 
 class TicketStats(BaseModel):
-    period_from: date
-    period_to: date
+    period: PeriodOut
     total: int
     by_category: dict[str, int]
     by_channel: dict[str, int]

@@ -10,8 +10,7 @@
   the deadlines of tickets already taken. Units per deadline: see `sla.DEFAULT_SLA`.
 """
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,10 +21,12 @@ from backend.auth.models import User
 from backend.auth.roles import permissions_for
 from backend.branches.models import Branch, BranchKind
 from backend.core import audit
+from backend.core.clock import CHINA_TZ, Period, china_day_start
 from backend.core.db import Database, insert_ignore_conflicts, utcnow
-from backend.core.errors import InvalidTransition, PreconditionFailed, ValidationFailed
+from backend.core.errors import NotFound, PreconditionFailed, ValidationFailed
+from backend.core.paging import Column, ListParams
 from backend.core.queue import task
-from backend.core.scope import Principal, get_scoped, scoped, subtree_filter
+from backend.core.scope import Principal, get_scoped, scoped, subtree_filter, within
 from backend.core.security import (
     blind_index,
     blind_indexes,
@@ -35,7 +36,9 @@ from backend.core.security import (
     mask_phone,
     rotating,
 )
+from backend.core.workflow import StepContext, Workflow, step
 from backend.integrations.service import record_event
+from backend.meta.dictionaries import label
 from backend.tickets import schemas as s
 from backend.tickets.models import (
     OPEN_STATUSES,
@@ -53,7 +56,7 @@ from backend.tickets.models import (
     TicketSla,
     Urgency,
 )
-from backend.tickets.sla import CHINA_TZ, DEFAULT_SLA, WorkCalendar, deadlines, due_at, load_rules
+from backend.tickets.sla import DEFAULT_SLA, WorkCalendar, _state_calendar, deadlines, due_at, load_rules
 
 DUPLICATE_WINDOW = timedelta(days=30)
 REOPEN_WINDOW = timedelta(days=30)
@@ -67,24 +70,6 @@ FIRST_RESPONSE_ACTIONS = {Action.accept, Action.reply, Action.refer, Action.medi
 N, A, P, R = Status.new, Status.assigned, Status.in_progress, Status.referred
 OPEN = frozenset(OPEN_STATUSES)
 
-# The state machine in one table: action → (states it may start from, state it leads to; None keeps the state).
-TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
-    Action.assign: (frozenset({N, A, P}), A),
-    Action.accept: (frozenset({N, A}), P),
-    Action.refer: (frozenset({P, R}), R),
-    Action.referral_answer: (frozenset({R}), P),
-    Action.note: (OPEN | {Status.resolved}, None),
-    Action.mediation: (OPEN, None),
-    Action.counselling: (OPEN, None),
-    Action.reply: (OPEN, None),
-    Action.resolve: (frozenset({P, R}), Status.resolved),
-    Action.callback: (frozenset({Status.resolved}), None),
-    Action.close: (frozenset({Status.resolved}), Status.closed),
-    Action.reopen: (frozenset({Status.resolved, Status.closed}), P),
-    Action.escalate: (OPEN, None),
-    Action.link: (OPEN | {Status.resolved}, None),
-}
-
 
 def _has_reply_since_reopen(t: Ticket) -> bool:
     return t.replied_at is not None and (t.reopened_at is None or t.replied_at >= t.reopened_at)
@@ -92,47 +77,6 @@ def _has_reply_since_reopen(t: Ticket) -> bool:
 
 def _has_callback_since_resolution(t: Ticket) -> bool:
     return t.callback_at is not None and t.resolved_at is not None and t.callback_at >= t.resolved_at
-
-
-# Extra conditions on top of the state: each answers None when the step may go ahead, or why it may not.
-GUARDS: dict[Action, Callable[[Ticket, datetime], str | None]] = {
-    Action.resolve: lambda t, now: (
-        None if _has_reply_since_reopen(t) else "办结前须先答复来电人(reply),做到事事有回音"
-    ),
-    Action.close: lambda t, now: (
-        None if _has_callback_since_resolution(t) else "关闭前须先回访来电人(callback)"
-    ),
-    Action.reopen: lambda t, now: (
-        None
-        if t.resolved_at is not None and now - t.resolved_at <= REOPEN_WINDOW
-        else "办结已超过 30 天,不能重新打开"
-    ),
-}
-
-
-def allowed_actions(t: Ticket, now: datetime | None = None) -> list[str]:
-    now = now or utcnow()
-    allowed = []
-    for action, (sources, _target) in TRANSITIONS.items():
-        if Status(t.status) not in sources:
-            continue
-        guard = GUARDS.get(action)
-        if guard is not None and guard(t, now) is not None:
-            continue
-        allowed.append(action.value)
-    # An unsatisfied call-back puts reopening first.
-    if t.satisfaction == Satisfaction.unsatisfied and "reopen" in allowed:
-        allowed.remove("reopen")
-        allowed.insert(0, "reopen")
-    return allowed
-
-
-def _refuse(t: Ticket, action: Action, now: datetime, reason: str | None = None) -> InvalidTransition:
-    allowed = [a for a in allowed_actions(t, now) if a != action.value]
-    if reason is None:
-        reason = f"工单「{_label('ticket_status', t.status)}」状态下不能{_label('ticket_action', action)}"
-    names = "、".join(_label("ticket_action", a) for a in allowed) or "无"
-    return InvalidTransition(f"{reason}。当前可以:{names}", allowed=allowed, ticket_status=t.status)
 
 
 def check_version(t: Ticket, if_match: str | None) -> None:
@@ -147,6 +91,12 @@ def check_version(t: Ticket, if_match: str | None) -> None:
 
 def etag(t: Ticket) -> str:
     return f'"{t.version}"'
+
+
+def versioned(t: Ticket, if_match: str | None) -> str:
+    """For the action routes: check `If-Match` (412 when stale) and answer the ETag."""
+    check_version(t, if_match)
+    return etag(t)
 
 
 # ---------------------------------------------------------------- intake
@@ -357,7 +307,7 @@ def detail(session: Session, principal: Principal, t: Ticket, now: datetime | No
         **to_public(t, now).model_dump(),
         events=[s.TicketEventPublic.model_validate(e) for e in events],
         possible_duplicates=possible_duplicates(session, principal, t),
-        allowed_actions=allowed_actions(t, now),
+        allowed_actions=allowed_actions(t, principal, now),
     )
 
 
@@ -374,63 +324,278 @@ def overdue_condition(now: datetime):
 def created_between(stmt: Any, created_from: date | None, created_to: date | None) -> Any:
     """Dates are China dates, both ends included."""
     if created_from is not None:
-        stmt = stmt.where(Ticket.created_at >= datetime.combine(created_from, time(0), tzinfo=CHINA_TZ))
+        stmt = stmt.where(Ticket.created_at >= china_day_start(created_from))
     if created_to is not None:
-        stmt = stmt.where(
-            Ticket.created_at < datetime.combine(created_to + timedelta(days=1), time(0), tzinfo=CHINA_TZ)
-        )
+        stmt = stmt.where(Ticket.created_at < china_day_start(created_to + timedelta(days=1)))
     return stmt
 
 
-def reveal_caller(session: Session, principal: Principal, t: Ticket) -> s.CallerPublic:
-    audit.record_reveal(session, principal, t, ["caller_name", "caller_phone"])
-    return s.CallerPublic(
-        caller_name=decrypt_field(t.caller_name_enc) if t.caller_name_enc else None,
-        caller_phone=decrypt_field(t.caller_phone_enc) if t.caller_phone_enc else None,
+COLUMNS = [
+    Column("number", "编号"),
+    Column("created_at", "登记时间"),
+    Column("channel", "来源", "ticket_channel"),
+    Column("category", "类别", "ticket_category"),
+    Column("urgency", "紧急程度", "ticket_urgency"),
+    Column("status", "状态", "ticket_status"),
+    Column("caller_name", "来电人"),
+    Column("caller_phone", "来电号码"),
+    Column("summary", "摘要"),
+    Column("first_response_due_at", "首次响应时限"),
+    Column("resolution_due_at", "办结时限"),
+    Column("overdue", "已超时"),
+    Column("satisfaction", "回访满意度", "satisfaction"),
+]
+SORTABLE = {
+    "created_at": Ticket.created_at,
+    "number": Ticket.number,
+    "status": Ticket.status,
+    "urgency": Ticket.urgency,
+    "resolution_due_at": Ticket.resolution_due_at,
+    "first_response_due_at": Ticket.first_response_due_at,
+    "updated_at": Ticket.updated_at,
+    "id": Ticket.id,
+}
+
+
+def list_tickets(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    status: list[Status] | None = None,
+    category: list[Category] | None = None,
+    urgency: list[Urgency] | None = None,
+    channel: list[Channel] | None = None,
+    overdue: bool | None = None,
+    sealed: bool | None = None,
+    mine: bool | None = None,
+    under: int | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+) -> Any:
+    now = utcnow()
+    stmt = scoped(select(Ticket), principal)
+    for column, values in (
+        (Ticket.status, status),
+        (Ticket.category, category),
+        (Ticket.urgency, urgency),
+        (Ticket.channel, channel),
+    ):
+        if values:
+            stmt = stmt.where(column.in_([v.value for v in values]))
+    if overdue is True:
+        stmt = stmt.where(overdue_condition(now))
+    elif overdue is False:
+        stmt = stmt.where(~overdue_condition(now))
+    if sealed is not None:
+        stmt = stmt.where(Ticket.sealed.is_(sealed))
+    if mine:
+        stmt = stmt.where(Ticket.assignee_id == principal.id)
+    stmt = within(session, principal, stmt, Ticket, under)
+    stmt = created_between(stmt, created_from, created_to)
+    return page.respond(
+        session,
+        stmt,
+        lambda t: to_public(t, now),
+        sortable=SORTABLE,
+        default_sort="-created_at",
+        search=[Ticket.number, Ticket.summary],
+        columns=COLUMNS,
+        filename="12338工单",
     )
 
 
-# ---------------------------------------------------------------- steps
+def get_ticket(session: Session, principal: Principal, ticket_id: int, *, for_update: bool = False) -> Ticket:
+    return get_scoped(session, Ticket, ticket_id, principal, for_update=for_update)
 
-BODIES: dict[Action, type[BaseModel]] = {
-    Action.assign: s.AssignBody,
-    Action.accept: s.EmptyBody,
-    Action.refer: s.ReferBody,
-    Action.referral_answer: s.NoteBody,
-    Action.note: s.TextBody,
-    Action.mediation: s.TextBody,
-    Action.counselling: s.TextBody,
-    Action.reply: s.ReplyBody,
-    Action.resolve: s.ResolveBody,
-    Action.callback: s.CallbackBody,
-    Action.close: s.EmptyBody,
-    Action.reopen: s.ReasonBody,
-    Action.escalate: s.ReasonBody,
-    Action.link: s.LinkBody,
-}
+
+def reveal_caller(session: Session, principal: Principal, t: Ticket) -> s.CallerPublic:
+    return s.CallerPublic(**audit.reveal(session, principal, t, ["caller_name", "caller_phone"]))
+
+
+# ---------------------------------------------------------------- steps
+# Each step's function changes the ticket and leaves the timeline text (and event data) in `ctx.result`;
+# `perform` writes the timeline entry and the outbox event around it.
+
+
+def _assign(ctx: StepContext[Ticket]) -> None:
+    t, body = ctx.record, ctx.body
+    branch = get_scoped(ctx.session, Branch, body.branch_id, ctx.principal)
+    assignee = None
+    if body.assignee_id is not None:
+        assignee = ctx.session.get(User, body.assignee_id)
+        if (
+            assignee is None
+            or not assignee.is_active
+            or assignee.branch_id != branch.id
+            or "tickets:write" not in permissions_for(assignee.role)
+        ):
+            raise ValidationFailed("assignee_id", f"承办人须是「{branch.name}」可办理工单的在岗人员")
+    elif t.sealed:
+        raise ValidationFailed("assignee_id", "保密工单须指定具体承办人,不能只分派到组织")
+    t.place_in(branch)
+    t.assignee_id = assignee.id if assignee else None
+    who = f"{branch.name}" + (f" {assignee.display_name}" if assignee else "")
+    ctx.result["text"] = f"分派至{who}" + (f":{body.note}" if body.note else "")
+    ctx.result["data"] = {"branch_id": branch.id, "assignee_id": t.assignee_id}
+
+
+def _accept(ctx: StepContext[Ticket]) -> None:
+    ctx.result["text"] = "受理"
+
+
+def _refer(ctx: StepContext[Ticket]) -> None:
+    body = ctx.body
+    ctx.result["text"] = f"转介至{label('referral_target', body.to)}" + (f":{body.note}" if body.note else "")
+    ctx.result["referral_to"] = body.to
+
+
+def _referral_answer(ctx: StepContext[Ticket]) -> None:
+    ctx.result["text"] = ctx.body.note
+
+
+def _text(ctx: StepContext[Ticket]) -> None:
+    """A note, a mediation or a counselling session: the text is the record."""
+    ctx.result["text"] = ctx.body.text
+
+
+def _reply(ctx: StepContext[Ticket]) -> None:
+    ctx.record.replied_at = ctx.now
+    ctx.result["text"] = ctx.body.content
+    ctx.result["data"] = {"method": ctx.body.method}
+
+
+def _resolve(ctx: StepContext[Ticket]) -> None:
+    t = ctx.record
+    t.resolved_at = ctx.now
+    t.resolved_on_time = ctx.now <= t.resolution_due_at
+    ctx.result["text"] = ctx.body.resolution
+
+
+def _callback(ctx: StepContext[Ticket]) -> None:
+    t, body = ctx.record, ctx.body
+    t.callback_at = ctx.now
+    t.callback_reached = body.reached
+    t.satisfaction = body.satisfaction
+    outcome = label("satisfaction", body.satisfaction) if body.reached else "未联系上"
+    ctx.result["text"] = f"回访:{outcome}" + (f"。{body.note}" if body.note else "")
+    ctx.result["data"] = {"reached": body.reached, "satisfaction": body.satisfaction}
+
+
+def _close(ctx: StepContext[Ticket]) -> None:
+    ctx.record.closed_at = ctx.now
+    ctx.result["text"] = "关闭"
+
+
+def _reopen(ctx: StepContext[Ticket]) -> None:
+    t = ctx.record
+    t.reopened_at = ctx.now
+    t.resolved_at = t.closed_at = t.callback_at = None
+    t.resolved_on_time = t.callback_reached = t.satisfaction = None
+    _first, t.resolution_due_at = deadlines(ctx.session, Urgency(t.urgency), ctx.now)
+    t.resolution_escalated = False
+    ctx.result["text"] = ctx.body.reason
+
+
+def _escalate(ctx: StepContext[Ticket]) -> None:
+    t = ctx.record
+    owner = ctx.session.get(Branch, t.branch_id)
+    parent = ctx.session.get(Branch, owner.parent_id) if owner and owner.parent_id else None
+    if parent is None or parent.deleted_at is not None:
+        raise WORKFLOW.refuse(t, Action.escalate, ctx.principal, ctx.now, "已是最上级组织,不能再上报")
+    _move_up(t, parent)
+    ctx.result["text"] = f"上报至{parent.name}:{ctx.body.reason}"
+    ctx.result["data"] = {"branch_id": parent.id}
+
+
+def _link(ctx: StepContext[Ticket]) -> None:
+    t, body = ctx.record, ctx.body
+    other = get_scoped(ctx.session, Ticket, body.ticket_id, ctx.principal)
+    if other.id == t.id:
+        raise ValidationFailed("ticket_id", "不能关联工单自身")
+    t.linked_to_id = other.id
+    ctx.result["text"] = f"关联重复来电 {other.number}" + (f":{body.note}" if body.note else "")
+    ctx.result["data"] = {"ticket_id": other.id}
+
+
+def _needs_reply(t: Ticket, _principal: Principal | None, _now: datetime) -> str | None:
+    return None if _has_reply_since_reopen(t) else "办结前须先答复来电人(reply),做到事事有回音"
+
+
+def _needs_callback(t: Ticket, _principal: Principal | None, _now: datetime) -> str | None:
+    return None if _has_callback_since_resolution(t) else "关闭前须先回访来电人(callback)"
+
+
+def _within_reopen_window(t: Ticket, _principal: Principal | None, now: datetime) -> str | None:
+    if t.resolved_at is not None and now - t.resolved_at <= REOPEN_WINDOW:
+        return None
+    return "办结已超过 30 天,不能重新打开"
+
+
+def _reopen_first_when_unsatisfied(t: Ticket, names: list[str]) -> list[str]:
+    """An unsatisfied call-back puts reopening first."""
+    if t.satisfaction == Satisfaction.unsatisfied and Action.reopen in names:
+        return [Action.reopen.value, *(n for n in names if n != Action.reopen)]
+    return names
+
+
+def _step(action: Action, sources: Any, target: Status | None = None, **kw: Any) -> Any:
+    return step(action.value, label("ticket_action", action), sources, target, **kw)
+
+
+# The state machine in one table: the states a step may start from, the state it leads to (None keeps it),
+# its body, the guard on top of the state, and what it does.
+WORKFLOW = Workflow(
+    "工单",
+    [
+        _step(Action.assign, {N, A, P}, A, body=s.AssignBody, apply=_assign),
+        _step(Action.accept, {N, A}, P, apply=_accept),
+        _step(Action.refer, {P, R}, R, body=s.ReferBody, apply=_refer),
+        _step(Action.referral_answer, {R}, P, body=s.NoteBody, apply=_referral_answer),
+        _step(Action.note, OPEN | {Status.resolved}, body=s.TextBody, apply=_text),
+        _step(Action.mediation, OPEN, body=s.TextBody, apply=_text),
+        _step(Action.counselling, OPEN, body=s.TextBody, apply=_text),
+        _step(Action.reply, OPEN, body=s.ReplyBody, apply=_reply),
+        _step(
+            Action.resolve, {P, R}, Status.resolved, body=s.ResolveBody, guard=_needs_reply, apply=_resolve
+        ),
+        _step(Action.callback, {Status.resolved}, body=s.CallbackBody, apply=_callback),
+        _step(Action.close, {Status.resolved}, Status.closed, guard=_needs_callback, apply=_close),
+        _step(
+            Action.reopen,
+            {Status.resolved, Status.closed},
+            P,
+            body=s.ReasonBody,
+            guard=_within_reopen_window,
+            apply=_reopen,
+        ),
+        _step(Action.escalate, OPEN, body=s.ReasonBody, apply=_escalate),
+        _step(Action.link, OPEN | {Status.resolved}, body=s.LinkBody, apply=_link),
+    ],
+    permission="tickets:write",
+    state_label=lambda value: label("ticket_status", value),
+    order=_reopen_first_when_unsatisfied,
+    state_key="ticket_status",
+)
+
+
+def allowed_actions(t: Ticket, principal: Principal | None = None, now: datetime | None = None) -> list[str]:
+    return WORKFLOW.allowed(t, principal, now)
 
 
 def perform(
     session: Session,
     principal: Principal,
     t: Ticket,
-    action: Action,
-    body: BaseModel,
+    action: Action | str,
+    body: BaseModel | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """Apply one step: check the state table and the guards, change the ticket, append to its timeline."""
+    """Apply one step: the workflow checks the state and the guard and changes the ticket; the timeline follows."""
     now = now or utcnow()
-    sources, target = TRANSITIONS[action]
-    if Status(t.status) not in sources:
-        raise _refuse(t, action, now)
-    guard = GUARDS.get(action)
-    reason = guard(t, now) if guard else None
-    if reason is not None:
-        raise _refuse(t, action, now, reason)
+    action = Action(action)
     before = t.status
-    text, extra = _apply(session, principal, t, action, body, now)
-    if target is not None:
-        t.status = target
+    ctx = WORKFLOW.perform(session, principal, t, action.value, body, now)
     if action in FIRST_RESPONSE_ACTIONS and t.first_responded_at is None:
         t.first_responded_at = now
     t.version += 1
@@ -441,107 +606,24 @@ def perform(
         t,
         EventKind(action.value),
         principal,
-        text,
+        ctx.result["text"],
         at=now,
         from_status=before,
         to_status=t.status if t.status != before else None,
-        **extra,
+        referral_to=ctx.result.get("referral_to"),
+        data=ctx.result.get("data"),
     )
     if action in OUTBOX_EVENTS:
-        record_event(
-            session,
-            OUTBOX_EVENTS[action],
-            t.branch_id,
-            _event_data(t, referral_to=extra["referral_to"]) if action == Action.refer else _event_data(t),
-        )
+        extra = {"referral_to": ctx.result["referral_to"]} if action == Action.refer else {}
+        record_event(session, OUTBOX_EVENTS[action], t.branch_id, _event_data(t, **extra))
     session.flush()
     return t
-
-
-def _apply(
-    session: Session, principal: Principal, t: Ticket, action: Action, body: Any, now: datetime
-) -> tuple[str, dict[str, Any]]:
-    if action == Action.assign:
-        branch = get_scoped(session, Branch, body.branch_id, principal)
-        assignee = None
-        if body.assignee_id is not None:
-            assignee = session.get(User, body.assignee_id)
-            if (
-                assignee is None
-                or not assignee.is_active
-                or assignee.branch_id != branch.id
-                or "tickets:write" not in permissions_for(assignee.role)
-            ):
-                raise ValidationFailed("assignee_id", f"承办人须是「{branch.name}」可办理工单的在岗人员")
-        elif t.sealed:
-            raise ValidationFailed("assignee_id", "保密工单须指定具体承办人,不能只分派到组织")
-        t.place_in(branch)
-        t.assignee_id = assignee.id if assignee else None
-        who = f"{branch.name}" + (f" {assignee.display_name}" if assignee else "")
-        text = f"分派至{who}" + (f":{body.note}" if body.note else "")
-        return text, {"data": {"branch_id": branch.id, "assignee_id": t.assignee_id}}
-    if action == Action.accept:
-        return "受理", {}
-    if action == Action.refer:
-        label = _label("referral_target", body.to)
-        return f"转介至{label}" + (f":{body.note}" if body.note else ""), {"referral_to": body.to}
-    if action == Action.referral_answer:
-        return body.note, {}
-    if action in (Action.note, Action.mediation, Action.counselling):
-        return body.text, {}
-    if action == Action.reply:
-        t.replied_at = now
-        return body.content, {"data": {"method": body.method}}
-    if action == Action.resolve:
-        t.resolved_at = now
-        t.resolved_on_time = now <= t.resolution_due_at
-        return body.resolution, {}
-    if action == Action.callback:
-        t.callback_at = now
-        t.callback_reached = body.reached
-        t.satisfaction = body.satisfaction
-        outcome = _label("satisfaction", body.satisfaction) if body.reached else "未联系上"
-        return f"回访:{outcome}" + (f"。{body.note}" if body.note else ""), {
-            "data": {"reached": body.reached, "satisfaction": body.satisfaction}
-        }
-    if action == Action.close:
-        t.closed_at = now
-        return "关闭", {}
-    if action == Action.reopen:
-        t.reopened_at = now
-        t.resolved_at = t.closed_at = t.callback_at = None
-        t.resolved_on_time = t.callback_reached = t.satisfaction = None
-        _first, t.resolution_due_at = deadlines(session, Urgency(t.urgency), now)
-        t.resolution_escalated = False
-        return body.reason, {}
-    if action == Action.escalate:
-        owner = session.get(Branch, t.branch_id)
-        parent = session.get(Branch, owner.parent_id) if owner and owner.parent_id else None
-        if parent is None or parent.deleted_at is not None:
-            raise _refuse(t, action, now, "已是最上级组织,不能再上报")
-        _move_up(t, parent)
-        return f"上报至{parent.name}:{body.reason}", {"data": {"branch_id": parent.id}}
-    if action == Action.link:
-        other = get_scoped(session, Ticket, body.ticket_id, principal)
-        if other.id == t.id:
-            raise ValidationFailed("ticket_id", "不能关联工单自身")
-        t.linked_to_id = other.id
-        return f"关联重复来电 {other.number}" + (f":{body.note}" if body.note else ""), {
-            "data": {"ticket_id": other.id}
-        }
-    raise AssertionError(action)
 
 
 def _move_up(t: Ticket, parent: Branch) -> None:
     t.place_in(parent)
     t.assignee_id = None
     t.escalation_level += 1
-
-
-def _label(dictionary: str, value: Any) -> str:
-    from backend.meta.dictionaries import label
-
-    return label(dictionary, value)
 
 
 # ---------------------------------------------------------------- the SLA sweep
@@ -661,8 +743,6 @@ def update_sla(session: Session, principal: Principal, data: s.SlaUpdate) -> s.S
 
 
 def calendar_year(session: Session, year: int) -> s.CalendarYear:
-    from backend.tickets.sla import _state_calendar
-
     cal = WorkCalendar.load(session)
     state_holidays, swapped = _state_calendar(year)
     overrides = {d: k for d, k in cal.overrides.items() if d.year == year}
@@ -696,8 +776,6 @@ def set_calendar_day(session: Session, principal: Principal, day: date, data: s.
 
 
 def remove_calendar_day(session: Session, day: date) -> None:
-    from backend.core.errors import NotFound
-
     row = session.get(CalendarDay, day)
     if row is None:
         raise NotFound("这一天没有本地调整")
@@ -719,20 +797,12 @@ def _rate(numerator: int, denominator: int) -> s.RateFigure:
 def ticket_stats(
     session: Session,
     principal: Principal,
-    period_from: date | None,
-    period_to: date | None,
+    period: Period,
     under: int | None = None,
     now: datetime | None = None,
 ) -> s.TicketStats:
     """Figures for the caller's subtree, counted from the ticket rows created in the period (China dates)."""
     now = now or utcnow()
-    today = now.astimezone(CHINA_TZ).date()
-    period_to = period_to or today
-    period_from = period_from or date(period_to.year, 1, 1)
-    if period_from > period_to:
-        raise ValidationFailed("from", "开始日期不能晚于结束日期")
-    start = datetime.combine(period_from, time(0), tzinfo=CHINA_TZ).astimezone(UTC)
-    end = datetime.combine(period_to + timedelta(days=1), time(0), tzinfo=CHINA_TZ).astimezone(UTC)
 
     # The `under` branch is looked up once, not once per figure.
     narrowed = None
@@ -746,7 +816,7 @@ def ticket_stats(
             principal,
             Ticket,
         )
-        stmt = stmt.where(Ticket.created_at >= start, Ticket.created_at < end)
+        stmt = stmt.where(period.covers(Ticket.created_at))
         return stmt if narrowed is None else stmt.where(narrowed)
 
     def grouped(column: Any, keys: list[str]) -> dict[str, int]:
@@ -805,8 +875,7 @@ def ticket_stats(
     average = round(sum(durations) / len(durations) / 3600, 1) if durations else None
 
     return s.TicketStats(
-        period_from=period_from,
-        period_to=period_to,
+        period=period.out(),
         total=total,
         by_category=grouped(Ticket.category, [x.value for x in Category]),
         by_channel=grouped(Ticket.channel, [x.value for x in Channel]),

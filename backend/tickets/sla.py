@@ -6,16 +6,15 @@ working day is due at the end of Monday, and the 2026 Spring Festival week count
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 from sqlmodel import Session, select
 
+from backend.core.clock import china_date, china_day_start
 from backend.tickets.models import CalendarDay, DayKind, SlaUnit, TicketSla, Urgency
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 # Enough to cover the longest deadline (15 working days) across the National Day week.
 MAX_SCAN_DAYS = 400
 
@@ -85,10 +84,8 @@ class WorkCalendar:
 def due_at(start: datetime, deadline: Deadline, calendar: WorkCalendar) -> datetime:
     if deadline.unit == SlaUnit.hours:
         return start + timedelta(hours=deadline.amount)
-    local_day = start.astimezone(CHINA_TZ).date()
-    last_day = calendar.add_working_days(local_day, deadline.amount)
-    end = datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=CHINA_TZ)
-    return end.astimezone(UTC)
+    last_day = calendar.add_working_days(china_date(start), deadline.amount)
+    return china_day_start(last_day + timedelta(days=1))
 
 
 def load_rules(session: Session) -> dict[Urgency, SlaRule]:

@@ -4,11 +4,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from backend.core.clock import CHINA_TZ
 from backend.core.db import utcnow
 from backend.core.queue import run_periodic_once
 from backend.tickets.models import DayKind, SlaUnit, Ticket
 from backend.tickets.service import sla_sweep
-from backend.tickets.sla import CHINA_TZ, Deadline, WorkCalendar, due_at
+from backend.tickets.sla import Deadline, WorkCalendar, due_at
 from tests.tickets.conftest import ok
 
 
