@@ -4,9 +4,11 @@ import { createPinia, setActivePinia } from 'pinia'
 import ElementPlus from 'element-plus'
 import { defineComponent, h } from 'vue'
 import ActionDialog from '@/components/ActionDialog.vue'
+import ActionButtons from '@/components/ActionButtons.vue'
 import ListFrame from '@/components/ListFrame.vue'
 import { useServerErrors } from '@/composables/useForm'
 import { useList } from '@/composables/useList'
+import { useAction } from '@/composables/useAction'
 import { ApiError } from '@/api/errors'
 import { useSession } from '@/stores/session'
 import { timeLeft, validIdNumber } from '@/utils'
@@ -42,30 +44,72 @@ describe('server errors on forms', () => {
   })
 })
 
-describe('ActionDialog', () => {
-  it('asks for required fields in Chinese before emitting, then emits only filled values', async () => {
-    const pinia = withPinia()
-    const errors = useServerErrors()
-    const wrapper = mount(ActionDialog, {
-      props: {
-        title: '答复来电人',
-        errors,
-        fields: [
+describe('ActionDialog and useAction', () => {
+  /** A fake server answering each POST with `answer` (or a problem+json when status is not 200). */
+  function server(status = 200, answer: unknown = { id: 7, version: 4, allowed_actions: ['resolve'] }) {
+    const calls: { url: URL; method: string; headers: Headers; body: unknown }[] = []
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        const req = input instanceof Request ? input : new Request(input, init)
+        const text = await req.text()
+        calls.push({
+          url: new URL(req.url, 'http://localhost'),
+          method: req.method,
+          headers: req.headers,
+          body: text ? JSON.parse(text) : undefined,
+        })
+        return new Response(JSON.stringify(answer), {
+          status,
+          headers: { 'Content-Type': status === 200 ? 'application/json' : 'application/problem+json' },
+        })
+      }),
+    )
+    return calls
+  }
+  afterEach(() => {
+    vi.unstubAllGlobals()
+    document.body.innerHTML = ''
+  })
+
+  const LABELS: Record<string, string> = { accept: '受理', reply: '答复来电人', close: '关闭', resolve: '办结' }
+  function ticketAction(refreshed: unknown[]) {
+    return useAction<{ id: number; version: number; allowed_actions: string[] }>('tickets', {
+      steps: {
+        accept: [],
+        reply: [
           { key: 'method', label: '答复方式', type: 'select', dict: 'reply_method', required: true },
           { key: 'content', label: '答复内容', type: 'textarea', required: true },
           { key: 'note', label: '备注', type: 'text' },
         ],
       },
+      label: (a) => LABELS[a] ?? a,
+      refresh: (answer) => {
+        refreshed.push(answer)
+      },
+    })
+  }
+  const TICKET = { id: 7, version: 3, allowed_actions: ['accept', 'reply', 'close'] }
+
+  it('asks for required fields in Chinese before sending, then posts only filled values and refreshes', async () => {
+    const pinia = withPinia()
+    const calls = server()
+    const refreshed: unknown[] = []
+    const action = ticketAction(refreshed)
+    const wrapper = mount(ActionDialog, {
+      props: { action },
       global: { plugins: [pinia, ElementPlus], stubs: { transition: false, 'transition-group': false } },
       attachTo: document.body,
     })
+    action.start(TICKET, 'reply')
     await flushPromises()
+    expect(document.querySelector('.el-dialog__title')?.textContent).toBe('答复来电人')
     const submit = document.querySelector('[data-test=step-submit]') as HTMLButtonElement
     submit.click()
     await flushPromises()
-    expect(errors.fieldErrors).toEqual({ method: '请填写答复方式', content: '请填写答复内容' })
+    expect(action.errors.fieldErrors).toEqual({ method: '请填写答复方式', content: '请填写答复内容' })
     expect(document.querySelectorAll('.el-form-item.is-error')).toHaveLength(2)
-    expect(wrapper.emitted('submit')).toBeUndefined()
+    expect(calls).toHaveLength(0)
 
     const textarea = document.querySelector('textarea') as HTMLTextAreaElement
     textarea.value = '已电话答复'
@@ -75,8 +119,93 @@ describe('ActionDialog', () => {
     await flushPromises()
     submit.click()
     await flushPromises()
-    expect(wrapper.emitted('submit')?.[0]).toEqual([{ method: 'phone', content: '已电话答复' }])
+    expect(calls).toHaveLength(1)
+    expect(calls[0].method).toBe('POST')
+    expect(calls[0].url.pathname).toBe('/api/v1/tickets/7/actions/reply')
+    expect(calls[0].headers.get('if-match')).toBe('"3"')
+    expect(calls[0].body).toEqual({ method: 'phone', content: '已电话答复' })
+    expect(refreshed).toEqual([{ id: 7, version: 4, allowed_actions: ['resolve'] }])
+    expect(action.state.step).toBeNull()
+    expect(document.querySelector('[data-test=step-submit]')).toBeNull()
     wrapper.unmount()
+  })
+
+  it('sends a step that asks for nothing at once, without a dialog', async () => {
+    withPinia()
+    const calls = server()
+    const refreshed: unknown[] = []
+    const action = ticketAction(refreshed)
+    expect(await action.start(TICKET, 'accept')).toBe(true)
+    expect(action.state.step).toBeNull()
+    expect(calls.map((c) => c.url.pathname)).toEqual(['/api/v1/tickets/7/actions/accept'])
+    expect(calls[0].body).toEqual({})
+    expect(refreshed).toHaveLength(1)
+  })
+
+  it("names the server's allowed steps on a 409 and refreshes the record", async () => {
+    withPinia()
+    server(409, {
+      type: 'urn:halfsky:problem:invalid-transition',
+      title: 'Invalid transition',
+      status: 409,
+      detail: '当前状态下不能执行此操作',
+      allowed: ['reply', 'close'],
+    })
+    const refreshed: unknown[] = []
+    const action = ticketAction(refreshed)
+    expect(await action.start(TICKET, 'accept')).toBe(false)
+    expect(action.errors.general.value).toBe('当前状态下不能执行此操作(现在可以:答复来电人、关闭)')
+    expect(refreshed).toEqual([null])
+
+    server(409, { detail: '当前状态下不能执行此操作', allowed: [] })
+    await action.send({}, 'accept')
+    expect(action.errors.general.value).toBe('当前状态下不能执行此操作(现在没有可执行的操作)')
+  })
+
+  it("keeps the server's field message at its field and the dialog open", async () => {
+    const pinia = withPinia()
+    server(422, { detail: '请检查', errors: [{ field: 'content', message: '答复内容过长' }] })
+    const refreshed: unknown[] = []
+    const action = ticketAction(refreshed)
+    const wrapper = mount(ActionDialog, {
+      props: { action },
+      global: { plugins: [pinia, ElementPlus], stubs: { transition: false, 'transition-group': false } },
+      attachTo: document.body,
+    })
+    action.start(TICKET, 'reply')
+    expect(await action.send({ method: 'phone', content: 'x' })).toBe(false)
+    await flushPromises()
+    expect(action.errors.fieldErrors).toEqual({ content: '答复内容过长' })
+    expect(action.state.step).toBe('reply')
+    expect(
+      [...document.querySelectorAll('.el-form-item.is-error .el-form-item__label')].map((l) => l.textContent),
+    ).toEqual(['答复内容'])
+    expect(refreshed).toHaveLength(0)
+    wrapper.unmount()
+  })
+
+  it("shows exactly the record's allowed actions as buttons, each opening its step", async () => {
+    const pinia = withPinia()
+    server()
+    const action = ticketAction([])
+    const buttons = mount(ActionButtons, {
+      props: { action, record: TICKET, none: '当前没有可执行的操作' },
+      global: { plugins: [pinia, ElementPlus] },
+    })
+    expect(buttons.findAll('[data-action]').map((b) => [b.attributes('data-action'), b.text()])).toEqual([
+      ['accept', '受理'],
+      ['reply', '答复来电人'],
+      ['close', '关闭'],
+    ])
+    await buttons.get('[data-action=reply]').trigger('click')
+    expect(action.state.step).toBe('reply')
+    expect(action.state.record).toEqual(TICKET)
+    const none = mount(ActionButtons, {
+      props: { action, record: { id: 8, allowed_actions: [] }, none: '当前没有可执行的操作' },
+      global: { plugins: [pinia, ElementPlus] },
+    })
+    expect(none.findAll('[data-action]')).toHaveLength(0)
+    expect(none.text()).toBe('当前没有可执行的操作')
   })
 })
 
@@ -126,6 +255,32 @@ describe('ListFrame', () => {
     expect((await frame({ items: [], total: 3 })).wrapper.get('[data-test=total]').text()).toBe('共 3 条')
   })
 
+  it('words the total itself from total and totalExact', async () => {
+    const pinia = withPinia()
+    const list = (total: number, totalExact: boolean) => ({
+      state: { q: '', page: 1, pageSize: 20 },
+      rows: [],
+      total,
+      totalExact,
+      loading: false,
+      exporting: false,
+      error: '',
+      search: () => 0,
+      exportXlsx: () => 0,
+      onSort: () => 0,
+    })
+    const shown = (total: number, exact: boolean) =>
+      mount(ListFrame, {
+        props: { list: list(total, exact), filename: 'x' },
+        global: { plugins: [pinia, ElementPlus] },
+      })
+        .get('[data-test=total]')
+        .text()
+    expect(shown(10000, false)).toBe('至少 10000 条')
+    expect(shown(10000, true)).toBe('共 10000 条')
+    expect(shown(0, true)).toBe('共 0 条')
+  })
+
   it('shows the create button unless the page says the user may not create', async () => {
     const { wrapper } = await frame({ items: [], total: 0 })
     expect(wrapper.find('[data-test=create]').exists()).toBe(false)
@@ -134,7 +289,7 @@ describe('ListFrame', () => {
       state: { q: '', page: 1, pageSize: 20 },
       rows: [],
       total: 0,
-      totalText: '',
+      totalExact: true,
       loading: false,
       exporting: false,
       error: '',

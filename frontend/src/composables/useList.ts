@@ -1,4 +1,4 @@
-import { computed, reactive, ref, watch, type Ref } from 'vue'
+import { reactive, ref, watch, type Ref } from 'vue'
 import { ElMessage } from 'element-plus'
 import { api } from '@/api/client'
 import type { paths } from '@/api/schema'
@@ -156,11 +156,11 @@ export function useList<P extends ListPath>(path: P, options: ListOptions<P> = {
   )
   if (options.immediate !== false) request()
 
-  const totalText = computed(() => (totalExact.value ? `共 ${total.value} 条` : `至少 ${total.value} 条`))
   return reactive({
     rows,
     total,
-    totalText,
+    /** False when the server stopped counting (a large list): `total` is then a lower bound. */
+    totalExact,
     loading,
     exporting,
     error,
