@@ -1,10 +1,10 @@
 """Imports every table so `SQLModel.metadata` is complete (Alembic, tests, the app)."""
 
 from backend.activities.models import Activity, ActivityPhoto, ActivitySignIn  # noqa: F401
-from backend.audit.models import AuditLog
-from backend.children.models import Child, ChildrenHome, Pairing, Visit  # noqa: F401  (and the rest)
 from backend.auth.models import ApiClient, RefreshToken, RevokedToken, User
 from backend.branches.models import Branch
+from backend.children.models import Child, ChildrenHome, Pairing, Visit  # noqa: F401  (and the rest)
+from backend.core.audit_models import AuditLog
 from backend.core.idempotency_models import IdempotencyKey
 from backend.core.queue_models import TaskRun  # noqa: F401
 from backend.integrations.models import Event, WebhookDelivery, WebhookSubscription  # noqa: F401

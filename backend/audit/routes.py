@@ -4,8 +4,8 @@ from typing import Annotated
 from fastapi import Query
 from sqlmodel import select
 
-from backend.audit.models import AuditLog
 from backend.audit.schemas import AuditList, AuditPublic
+from backend.core.audit_models import AuditLog
 from backend.core.deps import AuditRead, SessionDep
 from backend.core.paging import LIST_RESPONSES, Column, PageDep
 from backend.core.scope import scoped, within

@@ -7,7 +7,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field
 
 from backend.core.db import UTCDateTime
-from backend.core.scope import Ancestors, Timestamped, scope_indexes
+from backend.core.scope import Ancestors, Timestamped, register_branch_model, scope_indexes
 
 
 class BranchKind(StrEnum):
@@ -64,3 +64,7 @@ def _fill_path(_mapper, connection, target: Branch) -> None:
     )
     set_committed_value(target, "path", path)
     set_committed_value(target, own, target.id)
+
+
+# `within` (backend.core.scope) looks an `under=` branch up in this table.
+register_branch_model(Branch)

@@ -4,7 +4,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from backend.branches.models import BranchKind
-from backend.core.paging import Page, today_in_china
+from backend.core.clock import today_in_china
+from backend.core.paging import Page
 from backend.core.schemas import RequestModel
 
 TERM_WARNING_DAYS = 90

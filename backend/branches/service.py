@@ -8,9 +8,9 @@ from sqlmodel import Session, select
 from backend.branches.models import Branch
 from backend.branches.schemas import TERM_WARNING_DAYS, BranchCreate, BranchUpdate, TermStatus
 from backend.core import audit
+from backend.core.clock import today_in_china
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, ValidationFailed
-from backend.core.paging import today_in_china
 from backend.core.scope import ANCESTOR_COLUMNS, MAX_DEPTH, Principal, get_scoped, registered_scoped_tables
 
 # Tables whose rows are history, not "records in the branch" that would block deleting it.

@@ -9,6 +9,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import attributes
 
+from backend.core.audit_models import AuditLog
 from backend.core.db import utcnow
 from backend.core.errors import Forbidden
 from backend.core.scope import ANCESTOR_COLUMNS, Principal
@@ -125,8 +126,6 @@ def _write(session: OrmSession, _ctx) -> None:
     pending = session.info.pop("audit_pending", [])
     if not pending:
         return
-    from backend.audit.models import AuditLog
-
     rows = []
     for kind, obj, action, before, after in pending:
         if kind == "new":
@@ -150,8 +149,6 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """An explicit entry for what is not a row change: logins, failed logins, reveals."""
-    from backend.audit.models import AuditLog
-
     entry = AuditLog(
         actor=principal.subject if principal else actor,
         actor_name=principal.name if principal else actor_name,

@@ -1,6 +1,7 @@
 """Typed dependencies: the request's session and the calling principal, with one alias per permission."""
 
-import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -26,60 +27,52 @@ async def get_session(request: Request) -> Session:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+@dataclass(frozen=True)
+class Accounts:
+    """What the core needs to know about accounts, registered by the domain that owns them (`auth`).
+
+    `statement(kind)`: a select of the account behind a token with its branch and whether the token was revoked,
+    taking bound parameters `id` and `jti`, answering the columns `principal_from_claims` reads.
+    `permissions(role)`: the permissions a role holds.
+    """
+
+    statement: Callable[[str], sa.Select]
+    permissions: Callable[[str], frozenset[str]]
+
+
+_accounts: list[Accounts] = []
+
+
+def register_accounts(
+    statement: Callable[[str], sa.Select], permissions: Callable[[str], frozenset[str]]
+) -> None:
+    _accounts[:] = [Accounts(statement, permissions)]
+
+
+def accounts() -> Accounts:
+    if not _accounts:
+        raise RuntimeError("no account source registered: import backend.auth.service (create_app does)")
+    return _accounts[0]
+
+
 async def get_principal(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
     """Checks the token's signature here; the account itself is checked in the unit of work, on its connection."""
     if not token:
         raise Unauthorized("请先登录")
-    from backend.auth.roles import permissions_for
-
     claims = decode_access_token(token)
     unit_of_work(request).claims = claims
-    return PendingPrincipal(permissions_for(str(claims.get("role"))))  # type: ignore[return-value]
-
-
-@functools.cache
-def _account_statement(kind: str) -> sa.Select:
-    """The account behind a token, its branch and whether the token was revoked: one indexed round trip.
-
-    Built once per kind (bound parameters): building and caching a statement costs more than running it."""
-    from backend.auth.models import ApiClient, RevokedToken, User
-    from backend.branches.models import Branch
-
-    model = User if kind == "user" else ApiClient
-    name = model.display_name if model is User else model.name
-    login = model.username if model is User else model.name
-    revoked = sa.select(RevokedToken.jti).where(RevokedToken.jti == sa.bindparam("jti")).exists()
-    return (
-        sa.select(
-            model.id,
-            name.label("name"),
-            login.label("login"),
-            model.role,
-            model.is_active,
-            model.branch_id,
-            Branch.depth,
-            Branch.path,
-            Branch.name.label("branch_name"),
-            Branch.kind.label("branch_kind"),
-            Branch.code.label("branch_code"),
-            Branch.deleted_at,
-            revoked.label("revoked"),
-        )
-        .join(Branch, Branch.id == model.branch_id)
-        .where(model.id == sa.bindparam("id"))
-    )
+    return PendingPrincipal(accounts().permissions(str(claims.get("role"))))  # type: ignore[return-value]
 
 
 def principal_from_claims(session: Session, claims: dict) -> Principal:
     """The calling account as it is now: deactivation, a role change, a branch move or logout take effect at once."""
-    from backend.auth.roles import permissions_for
-
+    source = accounts()
     kind, _, raw_id = str(claims["sub"]).partition(":")
     if kind not in ("user", "client") or not raw_id.isdigit():
         raise Unauthorized("令牌无效")
     row = (
         session.connection()
-        .execute(_account_statement(kind), {"id": int(raw_id), "jti": claims["jti"]})
+        .execute(source.statement(kind), {"id": int(raw_id), "jti": claims["jti"]})
         .first()
     )
     if row is not None and row.revoked:
@@ -96,7 +89,7 @@ def principal_from_claims(session: Session, claims: dict) -> Principal:
         branch_id=row.branch_id,
         branch_depth=row.depth,
         branch_path=row.path,
-        permissions=permissions_for(row.role),
+        permissions=source.permissions(row.role),
         jti=claims["jti"],
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         login=row.login,

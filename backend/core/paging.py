@@ -3,11 +3,10 @@
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import pydantic_core
 import sqlalchemy as sa
@@ -16,6 +15,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+# CHINA_TZ and today_in_china are re-exported here only until every domain imports them from core.clock.
+from backend.core.clock import CHINA_TZ, china_stamp, today_in_china  # noqa: F401
 from backend.core.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -25,7 +26,6 @@ MAX_LIMIT = 200
 COUNT_CAP = 10_000
 EXPORT_MAX_ROWS = 50_000
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 
 class Page(BaseModel, Generic[T]):
@@ -160,15 +160,21 @@ async def list_params(
 PageDep = Annotated[ListParams, Depends(list_params)]
 
 
+_labels: list[Callable[[str, Any], Any]] = []
+
+
+def register_labels(label: Callable[[str, Any], Any]) -> None:
+    """The dictionaries (`meta`) tell exports how a stored value reads: `label("gender", "female")` → "女"."""
+    _labels[:] = [label]
+
+
 def _cell(value: Any, column: Column, row: dict[str, Any]) -> Any:
     if column.value is not None:
         return column.value(row)
     if value is None:
         return ""
     if column.dictionary:
-        from backend.meta.dictionaries import label
-
-        return label(column.dictionary, value)
+        return _labels[0](column.dictionary, value) if _labels else value
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, Enum):
@@ -220,9 +226,4 @@ def xlsx_file(data: bytes, name: str) -> Response:
 
 
 def xlsx_response(rows: list[dict[str, Any]], columns: Sequence[Column], filename: str) -> Response:
-    stamp = datetime.now(UTC).astimezone(CHINA_TZ).strftime("%Y%m%d-%H%M")
-    return xlsx_file(xlsx_bytes(rows, columns), f"{filename}-{stamp}.xlsx")
-
-
-def today_in_china() -> date:
-    return datetime.now(UTC).astimezone(CHINA_TZ).date()
+    return xlsx_file(xlsx_bytes(rows, columns), f"{filename}-{china_stamp()}.xlsx")

@@ -124,13 +124,21 @@ def scoped(stmt: Any, principal: Principal, model: Any = None) -> Any:
     return stmt
 
 
+_branch_model: list[Any] = []
+
+
+def register_branch_model(model: Any) -> None:
+    """The `branches` domain names its table here, so `within` can look a subtree root up without importing it."""
+    _branch_model[:] = [model]
+
+
 def within(session: Session, principal: Principal, stmt: Any, model: Any, under: int | None) -> Any:
     """The `under=` filter of a list: narrow to one branch's subtree, a branch the caller must be able to see."""
     if under is None:
         return stmt
-    from backend.branches.models import Branch
-
-    root = get_scoped(session, Branch, under, principal)
+    if not _branch_model:
+        raise RuntimeError("no branch model registered: import backend.branches.models")
+    root = get_scoped(session, _branch_model[0], under, principal)
     return stmt.where(subtree_filter(model, root.id, root.depth))
 
 

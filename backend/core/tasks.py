@@ -1,4 +1,7 @@
-"""Periodic upkeep of the core (expired idempotency keys and revoked tokens), run by the task runners."""
+"""Periodic upkeep of the core (expired idempotency keys, finished task runs), run by the task runners.
+
+Domains register their own periodic tasks with `backend.core.queue.task` (revoked tokens: backend.auth.service).
+"""
 
 from backend.core.db import Database
 from backend.core.queue import task
@@ -9,15 +12,6 @@ def purge_idempotency_keys(db: Database) -> int:
     from backend.core.idempotency import purge_expired
 
     return purge_expired(db)
-
-
-@task("cleanup.revoked_tokens", every_minutes=60)
-def purge_revoked_tokens(db: Database) -> int:
-    from backend.auth.service import purge_expired
-
-    with db.session(write=True) as session:
-        purge_expired(session)
-    return 0
 
 
 @task("cleanup.task_runs", every_minutes=60)

@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from backend.branches.models import Branch
+from backend.core.clock import today_in_china
 from backend.core.db import utcnow
 from backend.core.errors import NotFound, ValidationFailed
-from backend.core.paging import today_in_china
 from backend.core.scope import Principal, get_scoped
 from backend.core.security import mask_phone
 from backend.members.models import (

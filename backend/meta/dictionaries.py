@@ -4,6 +4,8 @@ Keys are the English snake_case values the API uses; a domain's StrEnum must use
 (a test checks every registered enum against this table).
 """
 
+from backend.core.paging import register_labels
+
 DICTIONARIES: dict[str, dict[str, str]] = {
     "role": {
         "county_admin": "县妇联管理员",
@@ -234,3 +236,7 @@ DICTIONARIES: dict[str, dict[str, str]] = {
 def label(dictionary: str, value: object) -> str:
     key = getattr(value, "value", value)
     return DICTIONARIES.get(dictionary, {}).get(str(key), str(key))
+
+
+# Excel exports label enum columns with these (the core's export knows no dictionary of its own).
+register_labels(label)

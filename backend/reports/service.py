@@ -8,8 +8,7 @@ from sqlmodel import Session, select
 from backend.activities import service as activities_service
 from backend.branches.models import Branch
 from backend.branches.schemas import TERM_WARNING_DAYS
-from backend.core.clock import Period
-from backend.core.paging import today_in_china
+from backend.core.clock import Period, today_in_china
 from backend.core.scope import Principal, scoped, subtree_filter
 from backend.reports.schemas import BranchFigures, ReportBranch, ReportOverview, ReportPeriod
 from backend.screenings import service as screenings_service
@@ -59,7 +58,7 @@ def overview(session: Session, principal: Principal, root: Branch, period: Repor
             else None
         ),
         activities=(
-            activities_service.stats(session, principal, root, period.since, period.until)
+            activities_service.stats(session, principal, root, Period(period.since, period.until))
             if principal.can("activities:read")
             else None
         ),
@@ -69,7 +68,7 @@ def overview(session: Session, principal: Principal, root: Branch, period: Repor
             else None
         ),
         screening=(
-            screenings_service.stats(session, root, period.until.year)
+            screenings_service.stats(session, root, Period.year(period.until.year))
             if principal.can("screenings:stats")
             else None
         ),

@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 
-from backend.audit.models import AuditLog
 from backend.branches.models import Branch
+from backend.core.audit_models import AuditLog
 from backend.core.db import utcnow
 from backend.core.errors import AppError, Conflict, ValidationFailed
 from backend.core.paging import today_in_china

@@ -8,9 +8,9 @@ from sqlmodel import Session, select
 
 from backend.activities.models import Activity
 from backend.branches.models import Branch
+from backend.core.clock import today_in_china
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from backend.core.paging import today_in_china
 from backend.core.schemas import DateRange
 from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
 from backend.core.security import mask_phone

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from backend.audit.models import AuditLog
+from backend.core.audit_models import AuditLog
 from tests.activities.conftest import ago, ahead, upload
 
 BASE = "/api/v1/activities"

@@ -6,8 +6,8 @@ import pytest
 from jose import jwt
 from sqlmodel import select
 
-from backend.audit.models import AuditLog
 from backend.auth.models import RefreshToken, User
+from backend.core.audit_models import AuditLog
 from backend.core.config import get_settings
 from backend.core.db import utcnow
 from tests.conftest import TEST_PASSWORD, make_client_account, make_user

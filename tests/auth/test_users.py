@@ -2,8 +2,8 @@
 
 from sqlmodel import select
 
-from backend.audit.models import AuditLog
 from backend.auth.models import User
+from backend.core.audit_models import AuditLog
 from tests.conftest import make_user
 
 NEW = {"username": "li.chunmei", "display_name": "李春梅", "role": "village_rep", "password": "Chunmei-2026x"}

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from backend.audit.models import AuditLog
 from backend.auth.models import User
 from backend.branches.models import Branch
-from backend.core.paging import today_in_china
+from backend.core.audit_models import AuditLog
+from backend.core.clock import today_in_china
 from tests.conftest import make_branch, make_user
 
 B = "/api/v1/branches"

@@ -4,8 +4,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from backend.audit.models import AuditLog
 from backend.core import audit
+from backend.core.audit_models import AuditLog
 
 
 def test_every_write_is_audited_with_before_and_after(admin, tree, session):

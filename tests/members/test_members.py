@@ -2,8 +2,8 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
-from backend.audit.models import AuditLog
-from backend.core.paging import today_in_china
+from backend.core.audit_models import AuditLog
+from backend.core.clock import today_in_china
 
 BASE = "/api/v1/members"
 

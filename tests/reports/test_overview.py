@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from backend.core.paging import today_in_china
+from backend.core.clock import today_in_china
 
 URL = "/api/v1/reports/overview"
 

@@ -241,7 +241,7 @@ def test_a_chunk_that_meets_a_conflict_is_redone_row_by_row(cadre_a, tree, sessi
 
 
 def test_bulk_import_writes_the_audit_trail(cadre_a, tree, session):
-    from backend.audit.models import AuditLog
+    from backend.core.audit_models import AuditLog
 
     data = _xlsx(["姓名", "身份证号", "联系电话"], [["审计", idn(802), "13912340000"]])
     _upload(cadre_a, "/api/v1/women/imports", data)

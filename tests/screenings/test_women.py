@@ -2,7 +2,7 @@ import json
 
 from sqlmodel import select
 
-from backend.audit.models import AuditLog
+from backend.core.audit_models import AuditLog
 from backend.screenings.models import Woman
 from tests.screenings.conftest import idn, woman_body
 

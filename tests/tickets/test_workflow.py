@@ -4,7 +4,7 @@ import re
 
 import sqlalchemy as sa
 
-from backend.audit.models import AuditLog
+from backend.core.audit_models import AuditLog
 from backend.tickets.models import Ticket, TicketEvent
 from tests.tickets.conftest import DV_CALL, ok, step
 

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from backend.core.paging import today_in_china
+from backend.core.clock import today_in_china
 
 TEAMS = "/api/v1/volunteer-teams"
 VOLUNTEERS = "/api/v1/volunteers"

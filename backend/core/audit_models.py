@@ -1,3 +1,5 @@
+"""The audit trail's table; the `audit` domain serves it, the core writes it (backend.core.audit)."""
+
 from datetime import datetime
 from typing import Any
 
