@@ -18,6 +18,7 @@ from backend.audit.routes import router as audit_router
 from backend.auth.routes import router as auth_router
 from backend.auth.routes import users_router
 from backend.branches.routes import router as branches_router
+from backend.children.routes import routers as children_routers
 from backend.core.compression import JSONCompressionMiddleware
 from backend.core.config import get_settings
 from backend.core.db import Database, default_database
@@ -58,6 +59,7 @@ ROUTERS: list[APIRouter] = [
     reports_router,
     tickets_router,
     screenings_router,
+    *children_routers,
     jobs_router,
     events_router,
     webhooks_router,

@@ -11,9 +11,17 @@ class Role(StrEnum):
     leader = "leader"
     health_bureau = "health_bureau"
     civil_affairs = "civil_affairs"
+    carer = "carer"
 
 
-HUMAN_ROLES = (Role.county_admin, Role.cadre, Role.village_rep, Role.hotline_operator, Role.leader)
+HUMAN_ROLES = (
+    Role.county_admin,
+    Role.cadre,
+    Role.village_rep,
+    Role.hotline_operator,
+    Role.leader,
+    Role.carer,
+)
 MACHINE_ROLES = (Role.health_bureau, Role.civil_affairs)
 
 ALL_PERMISSIONS = frozenset(
@@ -51,6 +59,14 @@ ALL_PERMISSIONS = frozenset(
         "aid:approve",
         "events:read",
         "webhooks:admin",
+        "children:read",
+        "children:write",
+        "children:visit",
+        "homes:read",
+        "homes:write",
+        "homes:inspect",
+        "pairings:read",
+        "pairings:write",
     }
 )
 
@@ -84,10 +100,23 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "followups:write",
             "aid:read",
             "aid:write",
+            "children:read",
+            "children:write",
+            "homes:read",
+            "homes:write",
+            "homes:inspect",
+            "pairings:read",
+            "pairings:write",
         }
     ),
     Role.village_rep: frozenset(
         {
+            "children:read",
+            "children:write",
+            "homes:read",
+            "homes:write",
+            "pairings:read",
+            "pairings:write",
             "branches:read",
             "reports:read",
             "jobs:read",
@@ -130,6 +159,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "webhooks:admin",
         }
     ),
+    # 爱心妈妈: only the children paired with her, only what a visit needs (see children.service.carer_view).
+    Role.carer: frozenset({"children:visit"}),
     # Machine clients manage only the webhook subscriptions they made themselves (see integrations).
     Role.civil_affairs: frozenset(
         {"branches:read", "women:read", "pii:read", "aid:read", "aid:verify", "events:read", "webhooks:admin"}
@@ -145,6 +176,7 @@ ROLE_RANK: dict[Role, int] = {
     Role.village_rep: 10,
     Role.health_bureau: 0,
     Role.civil_affairs: 0,
+    Role.carer: 5,
 }
 
 

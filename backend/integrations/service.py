@@ -43,6 +43,7 @@ EVENT_TYPES: dict[str, str] = {
     "ticket.closed": "tickets:read",
     "activity.verified": "activities:read",
     "job.finished": "jobs:read",
+    "pairing.overdue": "pairings:read",
 }
 DELIVER_TASK = "webhooks.deliver"
 SECRET_OVERLAP = timedelta(hours=24)

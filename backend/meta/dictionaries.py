@@ -15,6 +15,7 @@ DICTIONARIES: dict[str, dict[str, str]] = {
         "leader": "领导",
         "health_bureau": "卫健局(接口)",
         "civil_affairs": "民政局(接口)",
+        "carer": "爱心妈妈(结对帮扶人)",
     },
     "branch_kind": {
         "province": "省",
@@ -230,6 +231,46 @@ DICTIONARIES: dict[str, dict[str, str]] = {
         "move": "移动组织",
         "refresh_reuse": "刷新令牌重复使用",
     },
+    "child_sex": {"male": "男", "female": "女"},
+    "guardian_relation": {
+        "grandparent": "祖父母/外祖父母",
+        "other_relative": "其他亲属",
+        "family_friend": "亲友",
+        "other": "其他",
+    },
+    "parent_work_place": {
+        "in_county": "县内",
+        "in_province": "省内县外",
+        "out_of_province": "省外",
+        "abroad": "境外",
+    },
+    "child_category": {
+        "left_behind_one_parent": "留守儿童(单亲外出)",
+        "left_behind_both_parents": "留守儿童(双亲外出)",
+        "hardship": "困境儿童",
+        "de_facto_unsupported": "事实无人抚养儿童",
+        "orphan": "孤儿",
+    },
+    "child_status": {
+        "active": "在册",
+        "parents_returned": "父母已返乡",
+        "aged_out": "已满 16 周岁",
+        "moved_away": "已迁出",
+    },
+    "home_host": {"school": "依托学校", "village_room": "村级活动室", "community_centre": "社区服务中心"},
+    "home_level": {
+        "city_demo": "市级示范点",
+        "county_demo": "县级示范点",
+        "township_demo": "乡镇示范点",
+        "none": "非示范点",
+    },
+    "home_condition": {"good": "良好", "needs_repair": "需维修", "broken": "已损坏"},
+    "call_with": {"father": "父亲", "mother": "母亲", "both": "父母", "other": "其他亲属"},
+    "carer_kind": {"volunteer": "志愿者", "member": "妇联会员"},
+    "consent_relation": {"father": "父亲", "mother": "母亲", "guardian": "监护人"},
+    "pairing_status": {"proposed": "待生效", "active": "结对中", "ended": "已结束"},
+    "visit_mode": {"home": "入户", "phone_video": "电话/视频", "school": "到校"},
+    "child_state": {"good": "好", "fair": "一般", "poor": "差"},
 }
 
 
