@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
 from backend.core.db import UTCDateTime, utcnow
-from backend.core.scope import BranchScoped, Timestamped, scope_indexes
+from backend.core.scope import BranchScoped, SoftDelete, Timestamped, scope_indexes
 
 
 class ActivityType(StrEnum):
@@ -28,7 +28,7 @@ class ActivityStatus(StrEnum):
     verified = "verified"
 
 
-class Activity(BranchScoped, Timestamped, table=True):
+class Activity(BranchScoped, SoftDelete, Timestamped, table=True):
     """What a branch did (or plans to do); branch_id is the organiser, co-organisers are named beside it."""
 
     __label__ = "活动"
@@ -65,7 +65,6 @@ class Activity(BranchScoped, Timestamped, table=True):
     verified_by: str | None = Field(default=None, max_length=64)
     verified_by_name: str | None = Field(default=None, max_length=100)
     verify_note: str | None = Field(default=None, max_length=500)
-    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ActivityPhoto(SQLModel, table=True):

@@ -5,8 +5,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from backend.activities.models import ActivityStatus, ActivityType
 from backend.branches.models import BranchKind
+from backend.core.clock import PeriodOut
 from backend.core.paging import Page
-from backend.core.schemas import DateRange
 
 PHONE_PATTERN = r"^[0-9+\- ]{5,20}$"
 MAX_COUNT = 100_000
@@ -102,6 +102,10 @@ class ActivityPublic(BaseModel):
     signed_in: int
     thumbnail_url: str | None = None
     checklist: Checklist | None = None
+    allowed_actions: list[str] = Field(
+        default_factory=list,
+        description="当前用户现在可做的步骤(hold、verify),由服务端按状态、权限和规则算出",
+    )
     held_at: datetime | None
     verified_at: datetime | None
     verified_by_name: str | None
@@ -192,7 +196,7 @@ class MonthCount(BaseModel):
 class ActivityStats(BaseModel):
     branch_id: int
     branch_name: str
-    period: DateRange
+    period: PeriodOut
     activities: int = Field(description="期内已开展或已核验的活动数")
     planned: int
     held: int

@@ -1,13 +1,14 @@
 """Activities: report, hold, verify by the branch above, photos, sign-in sheets, inactive branches, figures."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from backend.activities import photos as photo_store
-from backend.activities.models import Activity, ActivityPhoto, ActivitySignIn, ActivityStatus
+from backend.activities.models import Activity, ActivityPhoto, ActivitySignIn, ActivityStatus, ActivityType
 from backend.activities.schemas import (
     ActivityCreate,
     ActivityPublic,
@@ -24,22 +25,23 @@ from backend.activities.schemas import (
     TypeCount,
     VerifyAction,
 )
-from backend.branches.models import GRASSROOTS_KINDS, Branch
+from backend.branches.models import GRASSROOTS_KINDS, Branch, BranchKind
 from backend.branches.schemas import TERM_WARNING_DAYS
+from backend.core.clock import CHINA_TZ, Period, china_day_start, today_in_china
 from backend.core.db import UTCDateTime, utcnow
-from backend.core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from backend.core.paging import CHINA_TZ, today_in_china
-from backend.core.schemas import DateRange
-from backend.core.scope import Principal, get_scoped, scoped
+from backend.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from backend.core.paging import Column, ListParams
+from backend.core.scope import Principal, get_scoped, scoped, subtree_filter, within
 from backend.core.security import mask_phone
+from backend.core.workflow import StepContext, Workflow, step
 from backend.integrations.service import record_event
 from backend.members.models import Member, MemberTraining
+from backend.meta.dictionaries import label
 
 API = "/api/v1"
 DONE = (ActivityStatus.held.value, ActivityStatus.verified.value)
 # A phone's clock may run a little fast; "held" needs the start to have come.
 CLOCK_SLACK = timedelta(minutes=10)
-MAX_STATS_MONTHS = 36
 
 
 def _lock_verified(activity: Activity) -> None:
@@ -51,7 +53,10 @@ def thumbnail_url(activity_id: int, photo_id: int | None) -> str | None:
     return f"{API}/activities/{activity_id}/photos/{photo_id}/thumbnail" if photo_id else None
 
 
-def to_public(activity: Activity | sa.Row, branch_name: str | None = None) -> ActivityPublic:
+def to_public(
+    principal: Principal | None, activity: Activity | sa.Row, branch_name: str | None = None
+) -> ActivityPublic:
+    """An activity with its checklist and the steps `principal` may take on it now."""
     # One validation of a plain dict: about three times cheaper per row than attributes plus assignments.
     if isinstance(activity, sa.Row):
         data = dict(activity._mapping)
@@ -65,24 +70,102 @@ def to_public(activity: Activity | sa.Row, branch_name: str | None = None) -> Ac
         "has_photos": data["photo_count"] > 0,
         "has_sign_in": data["signed_in"] > 0,
     }
+    data["allowed_actions"] = WORKFLOW.allowed(activity, principal)
     return ActivityPublic.model_validate(data)
 
 
-def list_statement(stmt):
-    """Plain rows (the table's columns and the organiser's name), not ORM objects: a page is read, never changed."""
+def detail(session: Session, principal: Principal, activity: Activity) -> ActivityPublic:
+    branch = session.get(Branch, activity.branch_id)
+    return to_public(principal, activity, branch.name if branch else None)
+
+
+def get_activity(
+    session: Session, principal: Principal, activity_id: int, *, for_update: bool = False
+) -> Activity:
+    return get_scoped(session, Activity, activity_id, principal, for_update=for_update)
+
+
+COLUMNS = [
+    Column("branch_name", "主办组织"),
+    Column("type", "活动类型", "activity_type"),
+    Column("title", "活动名称"),
+    Column("theme", "主题"),
+    Column("venue", "地点"),
+    Column("starts_at", "开始时间"),
+    Column("ends_at", "结束时间"),
+    Column("status", "状态", "activity_status"),
+    Column("co_organisers", "协办单位"),
+    Column("participants", "参与人次"),
+    Column("households", "覆盖户数"),
+    Column("signed_in", "签到人数"),
+    Column("photo_count", "照片数"),
+    Column("target_group", "服务对象"),
+    Column("funds", "经费(元)"),
+    Column("funds_source", "经费来源"),
+    Column("outcome", "活动成效"),
+    Column("verified_by_name", "核验人"),
+]
+SORTABLE = {
+    "starts_at": Activity.starts_at,
+    "created_at": Activity.created_at,
+    "title": Activity.title,
+    "participants": Activity.participants,
+    "id": Activity.id,
+}
+
+
+def _instant(value: datetime | date, end: bool = False) -> datetime:
+    """A date means a China-time day; a datetime without offset is China time too."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ).astimezone(UTC)
+    return china_day_start(value + timedelta(days=1) if end else value)
+
+
+def list_activities(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    under: int | None = None,
+    branch_id: int | None = None,
+    type: list[ActivityType] | None = None,
+    status: list[ActivityStatus] | None = None,
+    starts_from: datetime | date | None = None,
+    starts_to: datetime | date | None = None,
+    missing_photos: bool | None = None,
+    missing_sign_in: bool | None = None,
+) -> Any:
+    stmt = within(session, principal, scoped(select(Activity), principal), Activity, under)
+    if branch_id is not None:
+        stmt = stmt.where(Activity.branch_id == branch_id)
+    if type:
+        stmt = stmt.where(Activity.type.in_([t.value for t in type]))
+    if status:
+        stmt = stmt.where(Activity.status.in_([s.value for s in status]))
+    if starts_from is not None:
+        stmt = stmt.where(Activity.starts_at >= _instant(starts_from))
+    if starts_to is not None:
+        stmt = stmt.where(Activity.starts_at < _instant(starts_to, end=True))
+    if missing_photos is not None:
+        stmt = stmt.where(Activity.photo_count == 0 if missing_photos else Activity.photo_count > 0)
+    if missing_sign_in is not None:
+        stmt = stmt.where(Activity.signed_in == 0 if missing_sign_in else Activity.signed_in > 0)
+    # Plain rows (the table's columns and the organiser's name), not ORM objects: a page is read, never changed.
     branch_name = sa.select(Branch.name).where(Branch.id == Activity.branch_id).scalar_subquery()
-    return stmt.with_only_columns(
+    rows = stmt.with_only_columns(
         *Activity.__table__.c, branch_name.label("branch_name"), maintain_column_froms=True
     )
-
-
-def row_to_public(row: sa.Row) -> ActivityPublic:
-    return to_public(row, row.branch_name)
-
-
-def detail(session: Session, activity: Activity) -> ActivityPublic:
-    branch = session.get(Branch, activity.branch_id)
-    return to_public(activity, branch.name if branch else None)
+    return page.respond(
+        session,
+        rows,
+        lambda row: to_public(principal, row, row.branch_name),
+        sortable=SORTABLE,
+        default_sort="-starts_at",
+        search=[Activity.title, Activity.theme, Activity.venue],
+        columns=COLUMNS,
+        filename="activities",
+        scalars=False,
+    )
 
 
 def create_activity(session: Session, principal: Principal, data: ActivityCreate) -> Activity:
@@ -138,41 +221,38 @@ def update_activity(
 
 def delete_activity(session: Session, activity: Activity) -> None:
     _lock_verified(activity)
-    activity.deleted_at = utcnow()
+    activity.soft_delete()
     session.flush()
 
 
-def hold(session: Session, principal: Principal, activity: Activity, data: HoldAction) -> Activity:
-    """planned → held: the activity took place."""
-    if activity.status != ActivityStatus.planned:
-        raise InvalidTransition("只有计划中的活动才能填报为已开展", allowed=_allowed(activity))
-    now = utcnow()
-    if activity.starts_at > now + CLOCK_SLACK:
+def _hold(ctx: StepContext[Activity]) -> None:
+    """planned → held: the activity took place (with its head count, households and outcome, if given)."""
+    activity = ctx.record
+    # Checked on the attempt, not a guard: a planned activity offers `hold`, and says so if it is too early.
+    if activity.starts_at > ctx.now + CLOCK_SLACK:
         raise Conflict("活动还没开始,不能填报为已开展;如时间有变,请先修改开始时间")
-    for key, value in data.model_dump(exclude_unset=True).items():
+    for key, value in ctx.body.model_dump(exclude_unset=True).items():
         if value is not None:
             setattr(activity, key, value)
     _check_times(activity)
-    activity.status = ActivityStatus.held
-    activity.held_at = now
-    activity.updated_at = now
-    session.flush()
-    return activity
+    activity.held_at = ctx.now
 
 
-def _allowed(activity: Activity) -> list[str]:
-    return {ActivityStatus.planned: ["hold"], ActivityStatus.held: ["verify"]}.get(activity.status, [])
-
-
-def verify(session: Session, principal: Principal, activity: Activity, data: VerifyAction) -> Activity:
-    """held → verified, by a branch above the organiser, once there are photos and a sign-in sheet."""
-    if activity.status != ActivityStatus.held:
-        raise InvalidTransition("只有已开展的活动才能核验", allowed=_allowed(activity))
+def _by_the_branch_above(activity: Activity, principal: Principal | None, _now: datetime) -> Forbidden | None:
+    """Verification is the branch above's: not the organiser's own, nor whoever reported it."""
+    if principal is None:
+        return None
     # get_scoped already put the activity inside the caller's subtree; her own branch's work is not hers to verify.
     if activity.branch_id == principal.branch_id:
-        raise Forbidden("本组织的活动须由上级组织核验")
+        return Forbidden("本组织的活动须由上级组织核验")
     if activity.created_by == principal.subject:
-        raise Forbidden("不能核验自己填报的活动,请由上级组织的其他干部核验")
+        return Forbidden("不能核验自己填报的活动,请由上级组织的其他干部核验")
+    return None
+
+
+def _verify(ctx: StepContext[Activity]) -> None:
+    """held → verified, once there are photos and a sign-in sheet (the checklist shows what is missing)."""
+    activity, principal = ctx.record, ctx.principal
     missing = []
     if activity.photo_count < 1:
         missing.append("photo")
@@ -181,16 +261,12 @@ def verify(session: Session, principal: Principal, activity: Activity, data: Ver
     if missing:
         words = {"photo": "活动照片", "sign_in": "签到记录"}
         raise Conflict("还缺" + "、".join(words[m] for m in missing) + ",补齐后才能核验", missing=missing)
-    now = utcnow()
-    activity.status = ActivityStatus.verified
-    activity.verified_at = now
+    activity.verified_at = ctx.now
     activity.verified_by = principal.subject
     activity.verified_by_name = principal.name
-    activity.verify_note = data.note
-    activity.updated_at = now
-    session.flush()
+    activity.verify_note = ctx.body.note
     record_event(
-        session,
+        ctx.session,
         "activity.verified",
         activity.branch_id,
         {
@@ -200,10 +276,49 @@ def verify(session: Session, principal: Principal, activity: Activity, data: Ver
             "households": activity.households,
         },
     )
+
+
+WORKFLOW = Workflow(
+    "活动",
+    [
+        step(
+            "hold",
+            "填报已开展",
+            [ActivityStatus.planned],
+            ActivityStatus.held,
+            body=HoldAction,
+            apply=_hold,
+            description="计划中 → 已开展:填报活动已经开展(可同时填人次、户数、成效)。",
+        ),
+        step(
+            "verify",
+            "核验",
+            [ActivityStatus.held],
+            ActivityStatus.verified,
+            body=VerifyAction,
+            guard=_by_the_branch_above,
+            apply=_verify,
+            permission="activities:verify",
+            description="已开展 → 已核验:由上级组织核验,须有照片和签到。",
+        ),
+    ],
+    permission="activities:write",
+    state_label=lambda value: label("activity_status", value),
+    state_key="activity_status",
+)
+
+
+def act(
+    session: Session, principal: Principal, activity: Activity, action: str, body: Any = None
+) -> Activity:
+    """Take one step of the planned → held → verified flow."""
+    ctx = WORKFLOW.perform(session, principal, activity, action, body)
+    activity.updated_at = ctx.now
+    session.flush()
     return activity
 
 
-def photo_public(photo: ActivityPhoto) -> PhotoPublic:
+def photo_to_public(photo: ActivityPhoto) -> PhotoPublic:
     base = f"{API}/activities/{photo.activity_id}/photos/{photo.id}"
     return PhotoPublic(
         id=photo.id,
@@ -314,7 +429,7 @@ def add_sign_in(
     return sheet
 
 
-def sign_in_public(principal: Principal, sheet: ActivitySignIn) -> SignInPublic:
+def sign_in_to_public(principal: Principal, sheet: ActivitySignIn) -> SignInPublic:
     names = None
     if sheet.names is not None:
         show = principal.can("pii:read")
@@ -342,10 +457,6 @@ def list_sign_ins(session: Session, activity: Activity) -> list[ActivitySignIn]:
 
 
 # ---- inactive branches and figures
-
-
-def china_day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=CHINA_TZ).astimezone(UTC)
 
 
 def _last_held():
@@ -381,7 +492,46 @@ def inactive_statement(principal: Principal, days: int, now: datetime | None = N
     return stmt.add_columns(parent_name.label("parent_name"), last_held.label("last_held_at"))
 
 
-def inactive_row(row) -> InactiveBranch:
+INACTIVE_COLUMNS = [
+    Column("code", "组织代码"),
+    Column("name", "名称"),
+    Column("kind", "类型", "branch_kind"),
+    Column("parent_name", "上级组织"),
+    Column("last_held_at", "最近开展活动"),
+]
+
+
+def list_inactive_branches(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    days: int = 90,
+    under: int | None = None,
+    kind: BranchKind | None = None,
+) -> Any:
+    stmt = within(session, principal, inactive_statement(principal, days), Branch, under)
+    if kind is not None:
+        stmt = stmt.where(Branch.kind == kind.value)
+    return page.respond(
+        session,
+        stmt,
+        inactive_to_public,
+        sortable={
+            "code": Branch.code,
+            "name": Branch.name,
+            "id": Branch.id,
+            "last_held_at": last_held_sort(),
+        },
+        default_sort="code",
+        search=[Branch.name, Branch.code],
+        columns=INACTIVE_COLUMNS,
+        filename="inactive-branches",
+        scalars=False,
+    )
+
+
+def inactive_to_public(row) -> InactiveBranch:
     branch, parent_name, last = row
     if isinstance(last, str):
         last = datetime.fromisoformat(last)
@@ -399,34 +549,9 @@ def inactive_row(row) -> InactiveBranch:
     )
 
 
-def _months(date_from: date, date_to: date) -> list[tuple[str, datetime, datetime]]:
-    months = []
-    cursor = date(date_from.year, date_from.month, 1)
-    while cursor <= date_to:
-        following = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
-        months.append((cursor.strftime("%Y-%m"), china_day_start(cursor), china_day_start(following)))
-        cursor = following
-    return months
-
-
-def resolve_period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
-    today = today_in_china()
-    date_to = date_to or today
-    date_from = date_from or date(date_to.year, 1, 1)
-    if date_from > date_to:
-        raise ValidationFailed("date_from", "开始日期不能晚于结束日期")
-    if (date_to.year - date_from.year) * 12 + date_to.month - date_from.month >= MAX_STATS_MONTHS:
-        raise ValidationFailed("date_from", f"统计区间最长 {MAX_STATS_MONTHS} 个月")
-    return date_from, date_to
-
-
-def stats(
-    session: Session, principal: Principal, root: Branch, date_from: date, date_to: date
-) -> ActivityStats:
-    start, end = china_day_start(date_from), china_day_start(date_to + timedelta(days=1))
-    under = getattr(Activity, f"a{root.depth}") == root.id
+def stats(session: Session, principal: Principal, root: Branch, period: Period) -> ActivityStats:
     in_period = scoped(select(Activity), principal).where(
-        under, Activity.starts_at >= start, Activity.starts_at < end
+        subtree_filter(Activity, root.id, root.depth), period.covers(Activity.starts_at)
     )
     people = sa.func.coalesce(Activity.participants, Activity.signed_in)
     base = in_period.subquery()
@@ -442,7 +567,7 @@ def stats(
         .group_by(Activity.type)
         .order_by(Activity.type)
     ).all()
-    months = _months(date_from, date_to)
+    months = period.months()
     month_col = sa.case(
         *[(Activity.starts_at < upper, label) for label, _lower, upper in months], else_=months[-1][0]
     )
@@ -458,23 +583,23 @@ def stats(
     }
 
     grassroots = scoped(select(Branch.id), principal).where(
-        getattr(Branch, f"a{root.depth}") == root.id, Branch.kind.in_([k.value for k in GRASSROOTS_KINDS])
+        subtree_filter(Branch, root.id, root.depth), Branch.kind.in_([k.value for k in GRASSROOTS_KINDS])
     )
     villages = _count(session, grassroots)
     active_ids = done.with_only_columns(Activity.branch_id).distinct().subquery()
     villages_active = _count(session, grassroots.where(Branch.id.in_(sa.select(active_ids.c.branch_id))))
 
-    members = scoped(select(Member.id), principal).where(getattr(Member, f"a{root.depth}") == root.id)
+    members = scoped(select(Member.id), principal).where(subtree_filter(Member, root.id, root.depth))
     year_start = date(today_in_china().year, 1, 1)
     trained = members.where(
         sa.exists().where(MemberTraining.member_id == Member.id, MemberTraining.trained_on >= year_start)
     )
     today = today_in_china()
-    branches = scoped(select(Branch.id), principal).where(getattr(Branch, f"a{root.depth}") == root.id)
+    branches = scoped(select(Branch.id), principal).where(subtree_filter(Branch, root.id, root.depth))
     return ActivityStats(
         branch_id=root.id,
         branch_name=root.name,
-        period=DateRange(date_from=date_from, date_to=date_to),
+        period=period.out(),
         activities=sum(r[1] for r in type_rows),
         planned=by_status.get("planned", 0),
         held=by_status.get("held", 0),

@@ -177,7 +177,7 @@ class Workflow:
             raise reason
         if reason is not None:
             raise self.refuse(record, name, principal, now, reason)
-        ctx = StepContext(session, principal, record, body if body is not None else EmptyBody(), now)
+        ctx = StepContext(session, principal, record, body if body is not None else step.body(), now)
         if step.apply is not None:
             step.apply(ctx)
         if step.target is not None:
@@ -239,7 +239,8 @@ def _one_action_route(
     name: str,
     versioned: Callable[[Any, str | None], str] | None,
 ) -> None:
-    optional = step.body is EmptyBody
+    # A body whose every field has a default may be left out.
+    optional = not any(f.is_required() for f in step.body.model_fields.values())
     principal_dep = Annotated[Principal, Depends(require(step.permission or workflow.permission))]
 
     def handler(**kw: Any) -> Any:

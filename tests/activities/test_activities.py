@@ -234,3 +234,25 @@ def test_nobody_verifies_an_activity_she_reported_herself(login, tree, png):
     own = cadre_a.post(f"{BASE}/{aid}/actions/verify", json={})
     assert own.status_code == 403 and "自己" in own.json()["detail"]
     assert login("cadre", tree.town_a).post(f"{BASE}/{aid}/actions/verify", json={}).status_code == 200
+
+
+def test_every_activity_carries_the_steps_its_reader_may_take(login, tree, report, png):
+    rep = login("village_rep", tree.village_a1)
+    cadre_a = login("cadre", tree.town_a)
+    planned = rep.post(BASE, json={"type": "other", "title": "计划", "starts_at": ahead(days=2)}).json()
+    assert planned["allowed_actions"] == ["hold"]
+    held = report(rep)
+    assert held["allowed_actions"] == []  # a village rep holds no activities:verify
+    # The branch above may verify: offered with the record, in the list as in the detail.
+    assert cadre_a.get(f"{BASE}/{held['id']}").json()["allowed_actions"] == ["verify"]
+    listed = {a["id"]: a["allowed_actions"] for a in cadre_a.get(BASE).json()["items"]}
+    assert listed == {planned["id"]: ["hold"], held["id"]: ["verify"]}
+    # Never to the organiser itself, nor to whoever reported it.
+    own = report(cadre_a, title="甲镇妇女议事会")
+    assert own["allowed_actions"] == []
+    upload(rep, held["id"], png)
+    rep.post(f"{BASE}/{held['id']}/sign-ins", json={"head_count": 5})
+    done = cadre_a.post(f"{BASE}/{held['id']}/actions/verify", json={"note": "齐全"}).json()
+    assert done["status"] == "verified" and done["allowed_actions"] == []
+    r = cadre_a.post(f"{BASE}/{held['id']}/actions/verify", json={})
+    assert r.status_code == 409 and r.json()["activity_status"] == "verified" and r.json()["status"] == 409

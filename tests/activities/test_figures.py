@@ -65,10 +65,11 @@ def test_activity_figures_for_a_subtree_and_period(login, tree, session, village
     admin.post(f"/api/v1/members/{m1['id']}/trainings", json={"course": "基层妇联干部培训", "hours": 8})
 
     start = today - timedelta(days=60)
-    r = admin.get(f"{BASE}/stats", params={"date_from": start.isoformat(), "date_to": today.isoformat()})
+    r = admin.get(f"{BASE}/stats", params={"from": start.isoformat(), "to": today.isoformat()})
     assert r.status_code == 200, r.text
     s = r.json()
     assert s["branch_id"] == tree.county.id
+    assert s["period"] == {"from": start.isoformat(), "to": today.isoformat()}
     assert s["activities"] == 3 and s["held"] == 3 and s["planned"] == 0
     assert s["participants"] == 30 + 12 + 100  # the talk counts its sign-ins
     assert s["households"] == 25
@@ -84,13 +85,13 @@ def test_activity_figures_for_a_subtree_and_period(login, tree, session, village
     assert (s["members"], s["members_trained_this_year"]) == (2, 1)
     assert (s["terms_overdue"], s["terms_due_soon"]) == (1, 1)
 
-    year = admin.get(f"{BASE}/stats", params={"date_from": (today - timedelta(days=300)).isoformat()}).json()
+    year = admin.get(f"{BASE}/stats", params={"from": (today - timedelta(days=300)).isoformat()}).json()
     assert year["activities"] == 4 and year["villages_active"] == 2
 
-    town_b = login("cadre", tree.town_b).get(f"{BASE}/stats", params={"date_from": start.isoformat()}).json()
+    town_b = login("cadre", tree.town_b).get(f"{BASE}/stats", params={"from": start.isoformat()}).json()
     assert (town_b["activities"], town_b["villages"], town_b["villages_active"]) == (0, 2, 0)
     assert (town_b["members"], town_b["terms_overdue"]) == (1, 1)
-    village = village_work.get(f"{BASE}/stats", params={"date_from": start.isoformat()}).json()
+    village = village_work.get(f"{BASE}/stats", params={"from": start.isoformat()}).json()
     assert (village["branch_id"], village["activities"], village["villages_active_share"]) == (
         tree.village_a1.id,
         2,
@@ -102,11 +103,8 @@ def test_figures_are_scoped_and_checked(login, tree):
     cadre_a = login("cadre", tree.town_a)
     assert cadre_a.get(f"{BASE}/stats", params={"under": tree.town_b.id}).status_code == 404
     assert cadre_a.get(f"{BASE}/stats", params={"under": tree.county.id}).status_code == 404
-    bad = cadre_a.get(f"{BASE}/stats", params={"date_from": "2026-05-01", "date_to": "2026-04-01"})
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "date_from"
-    assert (
-        cadre_a.get(f"{BASE}/stats", params={"date_from": "2020-01-01", "date_to": "2026-01-01"}).status_code
-        == 422
-    )
+    bad = cadre_a.get(f"{BASE}/stats", params={"from": "2026-05-01", "to": "2026-04-01"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "from"
+    assert cadre_a.get(f"{BASE}/stats", params={"from": "2020-01-01", "to": "2026-01-01"}).status_code == 422
     assert login("hotline_operator", tree.county).get(f"{BASE}/stats").status_code == 403
     assert login("leader", tree.county).get(f"{BASE}/stats").status_code == 200
