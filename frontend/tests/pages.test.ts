@@ -5,6 +5,7 @@ import ElementPlus from 'element-plus'
 import { useSession } from '@/stores/session'
 import ImportsView from '@/views/imports/ImportsView.vue'
 import SettingsView from '@/views/settings/SettingsView.vue'
+import FollowUpBoard from '@/views/screening/FollowUpBoard.vue'
 
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
@@ -174,6 +175,61 @@ describe('SLA settings', () => {
     ])
     expect(items[0].props('error')).toBeUndefined()
     expect(items[1].props('error')).toBe('办结时限过长')
+    wrapper.unmount()
+  })
+})
+
+describe('follow-up board', () => {
+  it("shows each woman's name from the list answer (no request per woman) and the steps the server allows", async () => {
+    const calls: URL[] = []
+    const card = (id: number, status: string, name: string) => ({
+      id,
+      woman_id: 100 + id,
+      woman_name: name,
+      kind: 'cervical',
+      status,
+      overdue: false,
+      due_on: '2026-12-20',
+      visit_count: 0,
+    })
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        const req = input instanceof Request ? input : new Request(input, init)
+        const url = new URL(req.url, 'http://localhost')
+        calls.push(url)
+        if (url.pathname === '/api/v1/follow-ups') {
+          const status = url.searchParams.get('status')
+          const items = status === 'pending_notice' ? [card(1, status, '王秀英'), card(2, status, '李桂芳')] : []
+          return json({ items, total: items.length, limit: 50, offset: 0 })
+        }
+        if (url.pathname === '/api/v1/follow-ups/1')
+          return json({ ...card(1, 'pending_notice', '王秀英'), events: [], allowed_actions: ['notify', 'lose'] })
+        return json({ detail: 'not here' }, 404)
+      }),
+    )
+    const pinia = setup(['followups:read', 'followups:write'])
+    useSession().dictionaries = {
+      screening_kind: { cervical: '宫颈癌', breast: '乳腺癌' },
+      follow_up_status: { pending_notice: '待告知' },
+    }
+    const wrapper = mount(FollowUpBoard, { global: { plugins: [pinia, ElementPlus] }, attachTo: document.body })
+    await new Promise((r) => setTimeout(r, 20))
+    await flushPromises()
+    const cards = wrapper.findAll('[data-column=pending_notice] .card')
+    expect(cards.map((c) => c.find('b').text())).toEqual(['王秀英', '李桂芳'])
+    expect(calls.filter((u) => u.pathname === '/api/v1/follow-ups')).toHaveLength(5)
+    expect(calls.filter((u) => u.pathname.startsWith('/api/v1/women'))).toHaveLength(0)
+
+    await cards[0].trigger('click')
+    await flushPromises()
+    expect(document.querySelector('.el-drawer__title')?.textContent).toContain('王秀英')
+    const buttons = [...document.querySelectorAll('.el-drawer [data-action]')]
+    expect(buttons.map((b) => [b.getAttribute('data-action'), b.textContent?.trim()])).toEqual([
+      ['notify', '告知结果'],
+      ['lose', '失访'],
+    ])
+    expect(calls.filter((u) => u.pathname.startsWith('/api/v1/women'))).toHaveLength(0)
     wrapper.unmount()
   })
 })
