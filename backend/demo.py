@@ -58,6 +58,9 @@ def _domain_loaders() -> list:
     from backend.screenings import demo as screenings_demo
 
     loaders.append(screenings_demo.load)
+    from backend.children import demo as children_demo
+
+    loaders.append(children_demo.load)
     return loaders
 
 
