@@ -68,8 +68,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Hold Activity
-         * @description 计划中 → 已开展:填报活动已经开展(可同时填人次、户数、成效).
+         * 填报已开展(hold)
+         * @description 计划中 → 已开展:填报活动已经开展(可同时填人次、户数、成效)。
+         *
+         *     活动工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
          */
         post: operations["activities-hold_activity"];
         delete?: never;
@@ -88,8 +90,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Verify Activity
-         * @description 已开展 → 已核验:由上级组织核验,须有照片和签到.
+         * 核验(verify)
+         * @description 已开展 → 已核验:由上级组织核验,须有照片和签到。
+         *
+         *     活动工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
          */
         post: operations["activities-verify_activity"];
         delete?: never;
@@ -216,7 +220,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve Aid */
+        /**
+         * 批准(approve)
+         * @description 救助申请工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         */
         post: operations["aid-applications-approve_aid"];
         delete?: never;
         options?: never;
@@ -233,7 +240,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Pay Aid */
+        /**
+         * 发放(pay)
+         * @description 救助申请工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         */
         post: operations["aid-applications-pay_aid"];
         delete?: never;
         options?: never;
@@ -250,7 +260,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reject Aid */
+        /**
+         * 驳回(reject)
+         * @description 救助申请工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         */
         post: operations["aid-applications-reject_aid"];
         delete?: never;
         options?: never;
@@ -268,8 +281,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Verify Aid
-         * @description Civil affairs records her hardship status (低保/特困) as it verified it.
+         * 核实(verify)
+         * @description 救助申请工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
          */
         post: operations["aid-applications-verify_aid"];
         delete?: never;
@@ -480,6 +493,242 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/children": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Children */
+        get: operations["children-list_children"];
+        put?: never;
+        /** Register Child */
+        post: operations["children-register_child"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/children-homes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Homes
+         * @description Broken homes first, then those needing repair (sort `attention`), unless another sort is asked for.
+         */
+        get: operations["children-homes-list_homes"];
+        put?: never;
+        /** Create Home */
+        post: operations["children-homes-create_home"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/children-homes/{home_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Home */
+        get: operations["children-homes-get_home"];
+        put?: never;
+        post?: never;
+        /** Delete Home */
+        delete: operations["children-homes-delete_home"];
+        options?: never;
+        head?: never;
+        /** Update Home */
+        patch: operations["children-homes-update_home"];
+        trace?: never;
+    };
+    "/api/v1/children-homes/{home_id}/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Calls */
+        get: operations["children-homes-list_calls"];
+        put?: never;
+        /**
+         * Record Call
+         * @description A family call or video (亲情电话, 视频) held at the home.
+         */
+        post: operations["children-homes-record_call"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/children-homes/{home_id}/inspections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Inspections */
+        get: operations["children-homes-list_inspections"];
+        put?: never;
+        /**
+         * Inspect Home
+         * @description An inspection (督查); the latest one sets the home's condition and last inspection date.
+         */
+        post: operations["children-homes-inspect_home"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/children/import-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Children Import Template
+         * @description The village list of children to fill in and upload.
+         */
+        get: operations["children-children_import_template"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/children/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Children
+         * @description Upload a village's list; it is imported as a job (poll `GET /jobs/{id}`).
+         */
+        post: operations["children-import_children"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/children/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List My Children
+         * @description A carer's paired children, the one due for a visit first: only what a visit needs.
+         */
+        get: operations["children-list_my_children"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/children/mine/{child_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get My Child */
+        get: operations["children-get_my_child"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/children/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Children Stats
+         * @description Figures from rows; see each field's description for exactly what is counted.
+         */
+        get: operations["children-children_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/children/{child_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Child */
+        get: operations["children-get_child"];
+        put?: never;
+        post?: never;
+        /** Delete Child */
+        delete: operations["children-delete_child"];
+        options?: never;
+        head?: never;
+        /** Update Child */
+        patch: operations["children-update_child"];
+        trace?: never;
+    };
+    "/api/v1/children/{child_id}/pii": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reveal Child
+         * @description Her ID number and the phones in clear (needs `pii:read` too); every call is written to the audit trail.
+         */
+        get: operations["children-reveal_child"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -507,7 +756,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Follow Ups */
+        /**
+         * List Follow Ups
+         * @description Each follow-up carries the woman's name (`woman_name`) and the steps the caller may take now.
+         */
         get: operations["follow-ups-list_follow_ups"];
         put?: never;
         post?: never;
@@ -543,7 +795,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Close */
+        /**
+         * 结案(close)
+         * @description 随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         */
         post: operations["follow-ups-close"];
         delete?: never;
         options?: never;
@@ -560,7 +815,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Diagnose */
+        /**
+         * 确诊(diagnose)
+         * @description 随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         */
         post: operations["follow-ups-diagnose"];
         delete?: never;
         options?: never;
@@ -578,8 +836,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Lose
-         * @description Lost to follow-up, with the reason.
+         * 失访(lose)
+         * @description 随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
          */
         post: operations["follow-ups-lose"];
         delete?: never;
@@ -598,8 +856,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Notify
-         * @description She has been told of the result: who told her, how and when (in person, the same day, is the rule).
+         * 告知(notify)
+         * @description 随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
          */
         post: operations["follow-ups-notify"];
         delete?: never;
@@ -617,7 +875,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Recheck */
+        /**
+         * 复查(recheck)
+         * @description 随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         */
         post: operations["follow-ups-recheck"];
         delete?: never;
         options?: never;
@@ -634,7 +895,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Treat */
+        /**
+         * 治疗(treat)
+         * @description 随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         */
         post: operations["follow-ups-treat"];
         delete?: never;
         options?: never;
@@ -652,8 +916,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Visit
-         * @description A village rep's home visit, from a phone; the state does not change.
+         * 走访(visit)
+         * @description 随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
          */
         post: operations["follow-ups-visit"];
         delete?: never;
@@ -899,6 +1163,167 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/pairings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Pairings
+         * @description Overdue pairings first, then by the next visit's due date (sort `overdue,due`).
+         */
+        get: operations["pairings-list_pairings"];
+        put?: never;
+        /**
+         * Propose Pairing
+         * @description A proposed pairing, with the parents' or guardian's consent; `activate` starts it.
+         */
+        post: operations["pairings-propose_pairing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pairings/{pairing_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Pairing */
+        get: operations["pairings-get_pairing"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pairings/{pairing_id}/actions/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 启用(activate)
+         * @description 须已记录家长或监护人的同意;一个孩子同时只能有一个进行中的结对(否则 409,指明 child_id)。
+         *
+         *     结对工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         */
+        post: operations["pairings-action_activate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pairings/{pairing_id}/actions/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 结束(end)
+         * @description 须写明结束原因。
+         *
+         *     结对工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         */
+        post: operations["pairings-action_end"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pairings/{pairing_id}/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Visits */
+        get: operations["pairings-list_visits"];
+        put?: never;
+        /**
+         * Record Visit
+         * @description A visit restarts the schedule; a rights issue opens a 12338 ticket linked to the child (`ticket_id`).
+         */
+        post: operations["pairings-record_visit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pairings/{pairing_id}/visits/{visit_id}/photos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Visit Photos */
+        get: operations["pairings-list_visit_photos"];
+        put?: never;
+        /** Upload Visit Photo */
+        post: operations["pairings-upload_visit_photo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pairings/{pairing_id}/visits/{visit_id}/photos/{photo_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Visit Photo
+         * @description Only to the child's branch and the branches above it (and her carer).
+         */
+        get: operations["pairings-get_visit_photo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pairings/{pairing_id}/visits/{visit_id}/photos/{photo_id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Visit Photo Thumbnail */
+        get: operations["pairings-get_visit_photo_thumbnail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/overview": {
         parameters: {
             query?: never;
@@ -1043,7 +1468,12 @@ export interface paths {
         };
         /**
          * Screening Stats
-         * @description Figures for a subtree and a year, counted from the rows.
+         * @description Figures for a subtree and a period (`from`/`to`, dates in China, inclusive; default this year so far),
+         *     counted from the rows.
+         *
+         *     Records count when screened in the period; follow-ups and paid aid when their record does. Plans are annual,
+         *     so the target (and coverage) adds up the plans of every year the period touches (`plan_years`): a period
+         *     from July to June counts both years' targets.
          */
         get: operations["screenings-screening_stats"];
         put?: never;
@@ -1272,7 +1702,7 @@ export interface paths {
         put?: never;
         /**
          * 受理(accept)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_accept"];
         delete?: never;
@@ -1292,7 +1722,7 @@ export interface paths {
         put?: never;
         /**
          * 分派(assign)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_assign"];
         delete?: never;
@@ -1312,7 +1742,7 @@ export interface paths {
         put?: never;
         /**
          * 回访(callback)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_callback"];
         delete?: never;
@@ -1332,7 +1762,7 @@ export interface paths {
         put?: never;
         /**
          * 关闭(close)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_close"];
         delete?: never;
@@ -1352,7 +1782,7 @@ export interface paths {
         put?: never;
         /**
          * 心理疏导(counselling)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_counselling"];
         delete?: never;
@@ -1372,7 +1802,7 @@ export interface paths {
         put?: never;
         /**
          * 上报(escalate)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_escalate"];
         delete?: never;
@@ -1392,7 +1822,7 @@ export interface paths {
         put?: never;
         /**
          * 关联重复来电(link)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_link"];
         delete?: never;
@@ -1412,7 +1842,7 @@ export interface paths {
         put?: never;
         /**
          * 调解(mediation)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_mediation"];
         delete?: never;
@@ -1432,7 +1862,7 @@ export interface paths {
         put?: never;
         /**
          * 备注(note)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_note"];
         delete?: never;
@@ -1452,7 +1882,7 @@ export interface paths {
         put?: never;
         /**
          * 转介(refer)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_refer"];
         delete?: never;
@@ -1472,7 +1902,7 @@ export interface paths {
         put?: never;
         /**
          * 转介回复(referral_answer)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_referral_answer"];
         delete?: never;
@@ -1492,7 +1922,7 @@ export interface paths {
         put?: never;
         /**
          * 重新打开(reopen)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_reopen"];
         delete?: never;
@@ -1512,7 +1942,7 @@ export interface paths {
         put?: never;
         /**
          * 答复来电人(reply)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_reply"];
         delete?: never;
@@ -1532,7 +1962,7 @@ export interface paths {
         put?: never;
         /**
          * 办结(resolve)
-         * @description 工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤;If-Match 版本不符答 412。
+         * @description 工单工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。If-Match 版本不符答 412。
          */
         post: operations["tickets-action_resolve"];
         delete?: never;
@@ -1945,7 +2375,7 @@ export interface paths {
         };
         /**
          * Reveal Woman
-         * @description Her ID number and phone in clear; every call is written to the audit trail.
+         * @description Her ID number and phone in clear (needs `women:read` too); every call is written to the audit trail.
          */
         get: operations["women-reveal_woman"];
         put?: never;
@@ -1981,6 +2411,11 @@ export interface components {
             funds?: number | string | null;
             /** Funds Source */
             funds_source?: string | null;
+            /**
+             * Home Id
+             * @description 举办地儿童之家(仅留守儿童关爱类活动)
+             */
+            home_id?: number | null;
             /**
              * Households
              * @description 覆盖户数
@@ -2040,6 +2475,11 @@ export interface components {
         };
         /** ActivityPublic */
         ActivityPublic: {
+            /**
+             * Allowed Actions
+             * @description 当前用户现在可做的步骤(hold、verify),由服务端按状态、权限和规则算出
+             */
+            allowed_actions?: string[];
             /** Branch Id */
             branch_id: number;
             /** Branch Name */
@@ -2060,6 +2500,8 @@ export interface components {
             funds_source: string | null;
             /** Held At */
             held_at: string | null;
+            /** Home Id */
+            home_id?: number | null;
             /** Households */
             households: number | null;
             /** Id */
@@ -2134,7 +2576,7 @@ export interface components {
              * @description 参与人次合计(未填人次时按签到人数)
              */
             participants: number;
-            period: components["schemas"]["DateRange"];
+            period: components["schemas"]["PeriodOut"];
             /** Planned */
             planned: number;
             /**
@@ -2191,6 +2633,11 @@ export interface components {
             funds?: number | string | null;
             /** Funds Source */
             funds_source?: string | null;
+            /**
+             * Home Id
+             * @description 举办地儿童之家(仅留守儿童关爱类活动)
+             */
+            home_id?: number | null;
             /**
              * Households
              * @description 覆盖户数
@@ -2268,6 +2715,11 @@ export interface components {
         };
         /** AidPublic */
         AidPublic: {
+            /**
+             * Allowed Actions
+             * @description 当前用户现在可做的步骤(服务端计算)
+             */
+            allowed_actions: string[];
             /** Amount */
             amount: string;
             /** Approved At */
@@ -2482,6 +2934,29 @@ export interface components {
             scope: string;
             /** Username */
             username?: string | null;
+        };
+        /** Body_children-import_children */
+        "Body_children-import_children": {
+            /**
+             * Branch Id
+             * @description 未填组织代码的行登记到这里
+             */
+            branch_id?: number | null;
+            /**
+             * File
+             * @description 按模板填写的 .xlsx
+             */
+            file: string;
+        };
+        /** Body_pairings-upload_visit_photo */
+        "Body_pairings-upload_visit_photo": {
+            /** Caption */
+            caption?: string | null;
+            /**
+             * File
+             * @description JPEG 或 PNG,不超过 10 MB
+             */
+            file: string;
         };
         /** Body_screenings-import_results */
         "Body_screenings-import_results": {
@@ -2703,6 +3178,79 @@ export interface components {
             /** Year */
             year: number;
         };
+        /** CallCreate */
+        CallCreate: {
+            /** Child Id */
+            child_id: number;
+            /**
+             * Held On
+             * @description 日期,默认今天
+             */
+            held_on?: string | null;
+            /** Minutes */
+            minutes: number;
+            /** Note */
+            note?: string | null;
+            with_whom: components["schemas"]["CallWith"];
+        };
+        /** CallFigures */
+        CallFigures: {
+            /** Minutes */
+            minutes: number;
+            /** Sessions */
+            sessions: number;
+        };
+        /** CallList */
+        CallList: {
+            /** Items */
+            items: components["schemas"]["CallPublic"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
+            total: number;
+            /**
+             * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
+             * @default true
+             */
+            total_exact: boolean;
+        };
+        /** CallPublic */
+        CallPublic: {
+            /** Child Id */
+            child_id: number;
+            /** Child Name */
+            child_name: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Held On
+             * Format: date
+             */
+            held_on: string;
+            /** Home Id */
+            home_id: number;
+            /** Id */
+            id: number;
+            /** Minutes */
+            minutes: number;
+            /** Note */
+            note: string | null;
+            with_whom: components["schemas"]["CallWith"];
+        };
+        /**
+         * CallWith
+         * @enum {string}
+         */
+        CallWith: "father" | "mother" | "both" | "other";
         /** CallbackBody */
         CallbackBody: {
             /**
@@ -2721,6 +3269,56 @@ export interface components {
             /** Caller Phone */
             caller_phone: string | null;
         };
+        /** CarerChildList */
+        CarerChildList: {
+            /** Items */
+            items: components["schemas"]["CarerChildPublic"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
+            total: number;
+            /**
+             * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
+             * @default true
+             */
+            total_exact: boolean;
+        };
+        /**
+         * CarerChildPublic
+         * @description A paired child as her carer sees her: what a visit needs, no ID number and no parents' phones.
+         */
+        CarerChildPublic: {
+            /** Age */
+            age: number;
+            /**
+             * Guardian First Name
+             * @description 监护人名字(不含姓)
+             */
+            guardian_first_name: string | null;
+            /** Id */
+            id: number;
+            /** Last Visit On */
+            last_visit_on: string | null;
+            /** Name */
+            name: string;
+            /** Next Visit Due On */
+            next_visit_due_on: string | null;
+            /** Pairing Id */
+            pairing_id: number;
+            /** Village */
+            village: string;
+        };
+        /**
+         * CarerKind
+         * @enum {string}
+         */
+        CarerKind: "volunteer" | "member";
         /**
          * Category
          * @enum {string}
@@ -2745,6 +3343,66 @@ export interface components {
             /** Has Sign In */
             has_sign_in: boolean;
         };
+        /**
+         * ChildCategory
+         * @enum {string}
+         */
+        ChildCategory: "left_behind_one_parent" | "left_behind_both_parents" | "hardship" | "de_facto_unsupported" | "orphan";
+        /** ChildCreate */
+        ChildCreate: {
+            /**
+             * Branch Id
+             * @description 所在村(社区),默认为登记人所在组织
+             */
+            branch_id?: number | null;
+            category: components["schemas"]["ChildCategory"];
+            /**
+             * Disability
+             * @default false
+             */
+            disability: boolean;
+            /** Father City */
+            father_city?: string | null;
+            /** Father Phone */
+            father_phone?: string | null;
+            father_work_place?: components["schemas"]["WorkPlace"] | null;
+            /** Grade */
+            grade?: string | null;
+            /** Guardian Name */
+            guardian_name?: string | null;
+            /** Guardian Phone */
+            guardian_phone?: string | null;
+            guardian_relation?: components["schemas"]["GuardianRelation"] | null;
+            /**
+             * Id Number
+             * @description 18 位居民身份证号,末位 X 大小写均可
+             */
+            id_number: string;
+            /** Mother City */
+            mother_city?: string | null;
+            /** Mother Phone */
+            mother_phone?: string | null;
+            mother_work_place?: components["schemas"]["WorkPlace"] | null;
+            /** Name */
+            name: string;
+            /** Note */
+            note?: string | null;
+            /**
+             * Out Of School
+             * @description 失学辍学
+             * @default false
+             */
+            out_of_school: boolean;
+            /** School */
+            school?: string | null;
+            /**
+             * Serious Illness
+             * @default false
+             */
+            serious_illness: boolean;
+            /** @description 不填按身份证号第 17 位 */
+            sex?: components["schemas"]["Sex"] | null;
+        };
         /** ChildFigures */
         ChildFigures: {
             /** Abnormal */
@@ -2764,6 +3422,206 @@ export interface components {
             /** Target */
             target: number;
         };
+        /** ChildList */
+        ChildList: {
+            /** Items */
+            items: components["schemas"]["ChildPublic"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
+            total: number;
+            /**
+             * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
+             * @default true
+             */
+            total_exact: boolean;
+        };
+        /** ChildPii */
+        ChildPii: {
+            /** Father Phone */
+            father_phone: string | null;
+            /** Guardian Phone */
+            guardian_phone: string | null;
+            /** Id */
+            id: number;
+            /** Id Number */
+            id_number: string;
+            /** Mother Phone */
+            mother_phone: string | null;
+            /** Name */
+            name: string;
+        };
+        /** ChildPublic */
+        ChildPublic: {
+            /** Age */
+            age: number;
+            /**
+             * Birth Date
+             * Format: date
+             */
+            birth_date: string;
+            /** Branch Id */
+            branch_id: number;
+            category: components["schemas"]["ChildCategory"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Disability */
+            disability: boolean;
+            /** Father City */
+            father_city: string | null;
+            /**
+             * Father Phone
+             * @description 已脱敏
+             */
+            father_phone: string | null;
+            father_work_place: components["schemas"]["WorkPlace"] | null;
+            /** Grade */
+            grade: string | null;
+            /** Guardian Name */
+            guardian_name: string | null;
+            /**
+             * Guardian Phone
+             * @description 已脱敏
+             */
+            guardian_phone: string | null;
+            guardian_relation: components["schemas"]["GuardianRelation"] | null;
+            /** Id */
+            id: number;
+            /**
+             * Id Number
+             * @description 已脱敏;查看原文请调用 /children/{id}/pii
+             */
+            id_number: string;
+            /** Mother City */
+            mother_city: string | null;
+            /**
+             * Mother Phone
+             * @description 已脱敏
+             */
+            mother_phone: string | null;
+            mother_work_place: components["schemas"]["WorkPlace"] | null;
+            /** Name */
+            name: string;
+            /** Note */
+            note: string | null;
+            /** Out Of School */
+            out_of_school: boolean;
+            /** School */
+            school: string | null;
+            /** Serious Illness */
+            serious_illness: boolean;
+            sex: components["schemas"]["Sex"];
+            status: components["schemas"]["ChildStatus"];
+            /** Status Changed On */
+            status_changed_on: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ChildState
+         * @enum {string}
+         */
+        ChildState: "good" | "fair" | "poor";
+        /**
+         * ChildStatus
+         * @enum {string}
+         */
+        ChildStatus: "active" | "parents_returned" | "aged_out" | "moved_away";
+        /** ChildUpdate */
+        ChildUpdate: {
+            /**
+             * Branch Id
+             * @description 迁到另一个村(社区)
+             */
+            branch_id?: number | null;
+            category?: components["schemas"]["ChildCategory"] | null;
+            /** Disability */
+            disability?: boolean | null;
+            /** Father City */
+            father_city?: string | null;
+            /** Father Phone */
+            father_phone?: string | null;
+            father_work_place?: components["schemas"]["WorkPlace"] | null;
+            /** Grade */
+            grade?: string | null;
+            /** Guardian Name */
+            guardian_name?: string | null;
+            /** Guardian Phone */
+            guardian_phone?: string | null;
+            guardian_relation?: components["schemas"]["GuardianRelation"] | null;
+            /**
+             * Id Number
+             * @description 更正身份证号
+             */
+            id_number?: string | null;
+            /** Mother City */
+            mother_city?: string | null;
+            /** Mother Phone */
+            mother_phone?: string | null;
+            mother_work_place?: components["schemas"]["WorkPlace"] | null;
+            /** Name */
+            name?: string | null;
+            /** Note */
+            note?: string | null;
+            /** Out Of School */
+            out_of_school?: boolean | null;
+            /** School */
+            school?: string | null;
+            /** Serious Illness */
+            serious_illness?: boolean | null;
+            sex?: components["schemas"]["Sex"] | null;
+            status?: components["schemas"]["ChildStatus"] | null;
+            /**
+             * Status Changed On
+             * @description 状态变化的日期,默认今天
+             */
+            status_changed_on?: string | null;
+        };
+        /** ChildrenStats */
+        ChildrenStats: {
+            /**
+             * Active By Category
+             * @description 在册(active)儿童按类别
+             */
+            active_by_category: components["schemas"]["CountByCategory"][];
+            /** Branch Id */
+            branch_id: number;
+            /** By Status */
+            by_status: components["schemas"]["CountByStatus"][];
+            /**
+             * Children Total
+             * @description 在档儿童(任何状态,不含已删除)
+             */
+            children_total: number;
+            /** @description 期内在本组织及下级儿童之家的亲情通话 */
+            family_calls: components["schemas"]["CallFigures"];
+            homes: components["schemas"]["HomeFigures"];
+            /** Overdue Pairings */
+            overdue_pairings: number;
+            /** @description 有进行中结对的在册儿童 / 在册儿童 */
+            pairing_coverage: components["schemas"]["Rate"];
+            /** Pairings By Status */
+            pairings_by_status: components["schemas"]["CountByPairingStatus"][];
+            period: components["schemas"]["PeriodOut"];
+            /** @description 在册儿童就读学校(按名称去重)中,有依托该校(host=school,school_name 相同)的儿童之家的 / 全部学校 */
+            schools_with_home: components["schemas"]["Rate"];
+            /** Visits In Period */
+            visits_in_period: number;
+            /** @description 期内到期的走访中按时完成的:分母是应走访日期落在期内的次数(期内到期的走访,加上应走访日期已过、至今仍未走访的进行中结对),分子是其中走访日期不晚于应走访日期的。每次走访的应走访日期 = 该结对上一次走访日期(第一次为结对开始日期)+ 走访频次天数。 */
+            visits_on_time: components["schemas"]["Rate"];
+        };
         /** CloseBody */
         CloseBody: {
             /** Note */
@@ -2774,18 +3632,28 @@ export interface components {
          * @enum {string}
          */
         ConcurrentPost: "family_planning" | "civil_affairs" | "statistics" | "office" | "other";
-        /** DateRange */
-        DateRange: {
-            /**
-             * Date From
-             * Format: date
-             */
-            date_from: string;
-            /**
-             * Date To
-             * Format: date
-             */
-            date_to: string;
+        /**
+         * ConsentRelation
+         * @enum {string}
+         */
+        ConsentRelation: "father" | "mother" | "guardian";
+        /** CountByCategory */
+        CountByCategory: {
+            category: components["schemas"]["ChildCategory"];
+            /** Count */
+            count: number;
+        };
+        /** CountByPairingStatus */
+        CountByPairingStatus: {
+            /** Count */
+            count: number;
+            status: components["schemas"]["PairingStatus"];
+        };
+        /** CountByStatus */
+        CountByStatus: {
+            /** Count */
+            count: number;
+            status: components["schemas"]["ChildStatus"];
         };
         /**
          * DayKind
@@ -2837,8 +3705,24 @@ export interface components {
          * @enum {string}
          */
         Education: "primary" | "junior_high" | "senior_high" | "college" | "bachelor" | "postgraduate";
-        /** EmptyBody */
+        /**
+         * EmptyBody
+         * @description A step that needs nothing more than its name.
+         */
         EmptyBody: Record<string, never>;
+        /** EndBody */
+        EndBody: {
+            /**
+             * Ended On
+             * @description 结束日期,默认今天
+             */
+            ended_on?: string | null;
+            /**
+             * Reason
+             * @description 结束原因
+             */
+            reason: string;
+        };
         /**
          * EventKind
          * @description What a timeline entry records: every action, plus the intake and the sweep's escalations.
@@ -2895,7 +3779,7 @@ export interface components {
         FollowUpDetail: {
             /**
              * Allowed Actions
-             * @default []
+             * @description 当前用户现在可做的步骤(服务端计算)
              */
             allowed_actions: string[];
             /** Branch Id */
@@ -2970,6 +3854,11 @@ export interface components {
             visit_count: number;
             /** Woman Id */
             woman_id: number;
+            /**
+             * Woman Name
+             * @description 她的姓名,与妇女名册所示相同
+             */
+            woman_name: string;
         };
         /** FollowUpEventPublic */
         FollowUpEventPublic: {
@@ -3042,7 +3931,7 @@ export interface components {
         FollowUpPublic: {
             /**
              * Allowed Actions
-             * @default []
+             * @description 当前用户现在可做的步骤(服务端计算)
              */
             allowed_actions: string[];
             /** Branch Id */
@@ -3112,6 +4001,11 @@ export interface components {
             visit_count: number;
             /** Woman Id */
             woman_id: number;
+            /**
+             * Woman Name
+             * @description 她的姓名,与妇女名册所示相同
+             */
+            woman_name: string;
         };
         /**
          * FollowUpStatus
@@ -3123,6 +4017,11 @@ export interface components {
          * @enum {string}
          */
         Gender: "female" | "male";
+        /**
+         * GuardianRelation
+         * @enum {string}
+         */
+        GuardianRelation: "grandparent" | "other_relative" | "family_friend" | "other";
         /**
          * HardshipStatus
          * @enum {string}
@@ -3143,6 +4042,207 @@ export interface components {
             outcome?: string | null;
             /** Participants */
             participants?: number | null;
+        };
+        /**
+         * HomeCondition
+         * @enum {string}
+         */
+        HomeCondition: "good" | "needs_repair" | "broken";
+        /** HomeCreate */
+        HomeCreate: {
+            /**
+             * Books Count
+             * @description 图书(册)
+             * @default 0
+             */
+            books_count: number;
+            /**
+             * Branch Id
+             * @description 所在组织,默认为当前用户所在组织
+             */
+            branch_id?: number | null;
+            /** @default good */
+            condition: components["schemas"]["HomeCondition"];
+            /**
+             * Desks
+             * @description 桌椅(套)
+             * @default 0
+             */
+            desks: number;
+            /**
+             * Has Computer
+             * @default false
+             */
+            has_computer: boolean;
+            /**
+             * Has Phone
+             * @description 亲情电话
+             * @default false
+             */
+            has_phone: boolean;
+            /**
+             * Has Tv
+             * @default false
+             */
+            has_tv: boolean;
+            /**
+             * Has Video Call
+             * @description 视频通话设备
+             * @default false
+             */
+            has_video_call: boolean;
+            host: components["schemas"]["HomeHost"];
+            /** @default none */
+            level: components["schemas"]["HomeLevel"];
+            /**
+             * Manager Member Id
+             * @description 管理员(会员)
+             */
+            manager_member_id?: number | null;
+            /** Name */
+            name: string;
+            /** Note */
+            note?: string | null;
+            /**
+             * Opening Hours
+             * @description 开放时间,如「周六、周日 9:00–17:00」
+             */
+            opening_hours?: string | null;
+            /**
+             * School Name
+             * @description 依托学校时必填
+             */
+            school_name?: string | null;
+            /**
+             * Supervisor Member Id
+             * @description 督导员(会员)
+             */
+            supervisor_member_id?: number | null;
+        };
+        /** HomeFigures */
+        HomeFigures: {
+            /** Broken */
+            broken: number;
+            /** Needs Repair */
+            needs_repair: number;
+            /**
+             * Per 1000 Left Behind
+             * @description 每千名在册留守儿童(单亲或双亲外出)拥有的儿童之家数
+             */
+            per_1000_left_behind: number | null;
+            /** Total */
+            total: number;
+        };
+        /**
+         * HomeHost
+         * @enum {string}
+         */
+        HomeHost: "school" | "village_room" | "community_centre";
+        /**
+         * HomeLevel
+         * @enum {string}
+         */
+        HomeLevel: "city_demo" | "county_demo" | "township_demo" | "none";
+        /** HomeList */
+        HomeList: {
+            /** Items */
+            items: components["schemas"]["HomePublic"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
+            total: number;
+            /**
+             * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
+             * @default true
+             */
+            total_exact: boolean;
+        };
+        /** HomePublic */
+        HomePublic: {
+            /** Books Count */
+            books_count: number;
+            /** Branch Id */
+            branch_id: number;
+            /** Branch Name */
+            branch_name: string;
+            condition: components["schemas"]["HomeCondition"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Desks */
+            desks: number;
+            /** Has Computer */
+            has_computer: boolean;
+            /** Has Phone */
+            has_phone: boolean;
+            /** Has Tv */
+            has_tv: boolean;
+            /** Has Video Call */
+            has_video_call: boolean;
+            host: components["schemas"]["HomeHost"];
+            /** Id */
+            id: number;
+            /** Last Inspected On */
+            last_inspected_on: string | null;
+            level: components["schemas"]["HomeLevel"];
+            /** Manager Member Id */
+            manager_member_id: number | null;
+            /** Manager Name */
+            manager_name: string | null;
+            /** Name */
+            name: string;
+            /** Note */
+            note: string | null;
+            /** Opening Hours */
+            opening_hours: string | null;
+            /** School Name */
+            school_name: string | null;
+            /** Supervisor Member Id */
+            supervisor_member_id: number | null;
+            /** Supervisor Name */
+            supervisor_name: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** HomeUpdate */
+        HomeUpdate: {
+            /** Books Count */
+            books_count?: number | null;
+            /** Desks */
+            desks?: number | null;
+            /** Has Computer */
+            has_computer?: boolean | null;
+            /** Has Phone */
+            has_phone?: boolean | null;
+            /** Has Tv */
+            has_tv?: boolean | null;
+            /** Has Video Call */
+            has_video_call?: boolean | null;
+            host?: components["schemas"]["HomeHost"] | null;
+            level?: components["schemas"]["HomeLevel"] | null;
+            /** Manager Member Id */
+            manager_member_id?: number | null;
+            /** Name */
+            name?: string | null;
+            /** Note */
+            note?: string | null;
+            /** Opening Hours */
+            opening_hours?: string | null;
+            /** School Name */
+            school_name?: string | null;
+            /** Supervisor Member Id */
+            supervisor_member_id?: number | null;
         };
         /**
          * IdNumberLookup
@@ -3195,6 +4295,66 @@ export interface components {
              * @default true
              */
             total_exact: boolean;
+        };
+        /** InspectionCreate */
+        InspectionCreate: {
+            condition: components["schemas"]["HomeCondition"];
+            /** Findings */
+            findings?: string | null;
+            /**
+             * Inspected On
+             * @description 督查日期,默认今天
+             */
+            inspected_on?: string | null;
+            /**
+             * Inspector Name
+             * @description 默认为当前用户
+             */
+            inspector_name?: string | null;
+        };
+        /** InspectionList */
+        InspectionList: {
+            /** Items */
+            items: components["schemas"]["InspectionPublic"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
+            total: number;
+            /**
+             * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
+             * @default true
+             */
+            total_exact: boolean;
+        };
+        /** InspectionPublic */
+        InspectionPublic: {
+            condition: components["schemas"]["HomeCondition"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Findings */
+            findings: string | null;
+            /** Home Id */
+            home_id: number;
+            /** Id */
+            id: number;
+            /**
+             * Inspected On
+             * Format: date
+             */
+            inspected_on: string;
+            /** Inspector Name */
+            inspector_name: string;
+            /** Inspector User Id */
+            inspector_user_id: number | null;
         };
         /** JobList */
         JobList: {
@@ -3553,10 +4713,256 @@ export interface components {
              */
             notified_by?: string | null;
         };
+        /** PairingCreate */
+        PairingCreate: {
+            carer_kind: components["schemas"]["CarerKind"];
+            /**
+             * Carer User Id
+             * @description 帮扶人的登录账号(爱心妈妈角色,所在村须含孩子所在村),可在手机上记走访
+             */
+            carer_user_id?: number | null;
+            /** Child Id */
+            child_id: number;
+            /**
+             * Consent By Name
+             * @description 同意人姓名
+             */
+            consent_by_name: string;
+            consent_by_relation: components["schemas"]["ConsentRelation"];
+            /**
+             * Consent On
+             * Format: date
+             * @description 家长或监护人同意结对的日期
+             */
+            consent_on: string;
+            /**
+             * Member Id
+             * @description carer_kind=member 时必填:孩子所在组织或其下级的会员
+             */
+            member_id?: number | null;
+            /**
+             * Planned End On
+             * @description 计划结束日期
+             */
+            planned_end_on?: string | null;
+            /**
+             * Starts On
+             * @description 结对开始日期,默认今天
+             */
+            starts_on?: string | null;
+            /**
+             * Visit Every Days
+             * @description 走访频次(天),默认 30 天一次
+             * @default 30
+             */
+            visit_every_days: number;
+            /**
+             * Volunteer Id
+             * @description carer_kind=volunteer 时必填:登记在册的志愿者
+             */
+            volunteer_id?: number | null;
+        };
+        /** PairingDetail */
+        PairingDetail: {
+            /**
+             * Allowed Actions
+             * @description 当前用户现在可做的步骤
+             */
+            allowed_actions: string[];
+            /** Branch Id */
+            branch_id: number;
+            carer_kind: components["schemas"]["CarerKind"];
+            /** Carer Name */
+            carer_name: string;
+            /** Carer User Id */
+            carer_user_id: number | null;
+            /** Child Id */
+            child_id: number;
+            /** Child Name */
+            child_name: string;
+            /** Consent By Name */
+            consent_by_name: string;
+            consent_by_relation: components["schemas"]["ConsentRelation"];
+            /**
+             * Consent On
+             * Format: date
+             */
+            consent_on: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** End Reason */
+            end_reason: string | null;
+            /** Ended On */
+            ended_on: string | null;
+            /** Events */
+            events: components["schemas"]["PairingEventPublic"][];
+            /** Id */
+            id: number;
+            /** Last Visit On */
+            last_visit_on: string | null;
+            /** Member Id */
+            member_id: number | null;
+            /** Next Visit Due On */
+            next_visit_due_on: string | null;
+            /**
+             * Overdue
+             * @description 进行中且下次走访日期已过(按北京时间)
+             */
+            overdue: boolean;
+            /** Planned End On */
+            planned_end_on: string | null;
+            /**
+             * Starts On
+             * Format: date
+             */
+            starts_on: string;
+            status: components["schemas"]["PairingStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Visit Every Days */
+            visit_every_days: number;
+            /** Volunteer Id */
+            volunteer_id: number | null;
+        };
+        /** PairingEventPublic */
+        PairingEventPublic: {
+            /** Action */
+            action: string;
+            /** Actor Name */
+            actor_name: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            } | null;
+            /** Id */
+            id: number;
+            /** Note */
+            note: string | null;
+        };
+        /** PairingList */
+        PairingList: {
+            /** Items */
+            items: components["schemas"]["PairingPublic"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
+            total: number;
+            /**
+             * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
+             * @default true
+             */
+            total_exact: boolean;
+        };
+        /** PairingPublic */
+        PairingPublic: {
+            /**
+             * Allowed Actions
+             * @description 当前用户现在可做的步骤
+             */
+            allowed_actions: string[];
+            /** Branch Id */
+            branch_id: number;
+            carer_kind: components["schemas"]["CarerKind"];
+            /** Carer Name */
+            carer_name: string;
+            /** Carer User Id */
+            carer_user_id: number | null;
+            /** Child Id */
+            child_id: number;
+            /** Child Name */
+            child_name: string;
+            /** Consent By Name */
+            consent_by_name: string;
+            consent_by_relation: components["schemas"]["ConsentRelation"];
+            /**
+             * Consent On
+             * Format: date
+             */
+            consent_on: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** End Reason */
+            end_reason: string | null;
+            /** Ended On */
+            ended_on: string | null;
+            /** Id */
+            id: number;
+            /** Last Visit On */
+            last_visit_on: string | null;
+            /** Member Id */
+            member_id: number | null;
+            /** Next Visit Due On */
+            next_visit_due_on: string | null;
+            /**
+             * Overdue
+             * @description 进行中且下次走访日期已过(按北京时间)
+             */
+            overdue: boolean;
+            /** Planned End On */
+            planned_end_on: string | null;
+            /**
+             * Starts On
+             * Format: date
+             */
+            starts_on: string;
+            status: components["schemas"]["PairingStatus"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Visit Every Days */
+            visit_every_days: number;
+            /** Volunteer Id */
+            volunteer_id: number | null;
+        };
+        /**
+         * PairingStatus
+         * @enum {string}
+         */
+        PairingStatus: "proposed" | "active" | "ended";
         /** PasswordReset */
         PasswordReset: {
             /** Password */
             password: string;
+        };
+        /**
+         * PeriodOut
+         * @description A period as the API answers it.
+         */
+        PeriodOut: {
+            /**
+             * From
+             * Format: date
+             * @description 开始日期(含)
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             * @description 结束日期(含)
+             */
+            to: string;
         };
         /** PhotoPublic */
         PhotoPublic: {
@@ -3750,6 +5156,18 @@ export interface components {
             type: string;
         } & {
             [key: string]: unknown;
+        };
+        /** Rate */
+        Rate: {
+            /** Denominator */
+            denominator: number;
+            /** Numerator */
+            numerator: number;
+            /**
+             * Rate
+             * @description numerator / denominator,分母为 0 时为 null
+             */
+            rate: number | null;
         };
         /** RateFigure */
         RateFigure: {
@@ -4006,23 +5424,10 @@ export interface components {
             activities?: components["schemas"]["ActivityStats"] | null;
             branch: components["schemas"]["ReportBranch"];
             branches: components["schemas"]["BranchFigures"];
-            period: components["schemas"]["ReportPeriod"];
+            period: components["schemas"]["PeriodOut"];
             screening?: components["schemas"]["ScreeningStats"] | null;
             tickets?: components["schemas"]["TicketStats"] | null;
             volunteers?: components["schemas"]["VolunteerStats"] | null;
-        };
-        /** ReportPeriod */
-        ReportPeriod: {
-            /**
-             * Since
-             * Format: date
-             */
-            since: string;
-            /**
-             * Until
-             * Format: date
-             */
-            until: string;
         };
         /** ResolveBody */
         ResolveBody: {
@@ -4033,7 +5438,7 @@ export interface components {
          * Role
          * @enum {string}
          */
-        Role: "county_admin" | "cadre" | "village_rep" | "hotline_operator" | "leader" | "health_bureau" | "civil_affairs";
+        Role: "county_admin" | "cadre" | "village_rep" | "hotline_operator" | "leader" | "health_bureau" | "civil_affairs" | "carer";
         /**
          * Satisfaction
          * @enum {string}
@@ -4086,6 +5491,12 @@ export interface components {
             /** Coverage Above Target */
             coverage_above_target: boolean;
             follow_up: components["schemas"]["FollowUpFigures"];
+            period: components["schemas"]["PeriodOut"];
+            /**
+             * Plan Years
+             * @description 计划人数取自这些年度的计划(区间涉及的每一年)
+             */
+            plan_years: number[];
             /**
              * Screened
              * @description 筛查人数(按人去重)
@@ -4093,8 +5504,6 @@ export interface components {
             screened: number;
             /** Target */
             target: number;
-            /** Year */
-            year: number;
         };
         /** ServiceRecordCreate */
         ServiceRecordCreate: {
@@ -4197,6 +5606,11 @@ export interface components {
             note?: string | null;
             target_group?: components["schemas"]["TargetGroup"] | null;
         };
+        /**
+         * Sex
+         * @enum {string}
+         */
+        Sex: "male" | "female";
         /** SignInCreate */
         SignInCreate: {
             /**
@@ -4482,6 +5896,11 @@ export interface components {
             caller_phone: string | null;
             category: components["schemas"]["Category"];
             channel: components["schemas"]["Channel"];
+            /**
+             * Child Id
+             * @description 关联的儿童(走访发现的儿童权益问题)
+             */
+            child_id?: number | null;
             /** Closed At */
             closed_at: string | null;
             /**
@@ -4630,6 +6049,11 @@ export interface components {
             caller_phone: string | null;
             category: components["schemas"]["Category"];
             channel: components["schemas"]["Channel"];
+            /**
+             * Child Id
+             * @description 关联的儿童(走访发现的儿童权益问题)
+             */
+            child_id?: number | null;
             /** Closed At */
             closed_at: string | null;
             /**
@@ -4724,16 +6148,7 @@ export interface components {
             first_response_on_time: components["schemas"]["RateFigure"];
             /** Overdue Open */
             overdue_open: number;
-            /**
-             * Period From
-             * Format: date
-             */
-            period_from: string;
-            /**
-             * Period To
-             * Format: date
-             */
-            period_to: string;
+            period: components["schemas"]["PeriodOut"];
             /** Referrals By Department */
             referrals_by_department: {
                 [key: string]: number;
@@ -4920,6 +6335,130 @@ export interface components {
             /** Visited At */
             visited_at?: string | null;
         };
+        /** VisitCreate */
+        VisitCreate: {
+            /**
+             * Done
+             * @description 做了什么
+             */
+            done?: string | null;
+            /** @description 身体情况 */
+            health?: components["schemas"]["ChildState"] | null;
+            mode: components["schemas"]["VisitMode"];
+            /** @description 情绪状态 */
+            mood?: components["schemas"]["ChildState"] | null;
+            /**
+             * Problems
+             * @description 发现的问题
+             */
+            problems?: string | null;
+            /**
+             * Rights Issue
+             * @description 发现侵害孩子权益的问题:自动登记一张 12338 工单(须填写发现的问题)
+             * @default false
+             */
+            rights_issue: boolean;
+            /** @description 学习情况 */
+            study?: components["schemas"]["ChildState"] | null;
+            /**
+             * Visited On
+             * @description 走访日期,默认今天;不能晚于今天
+             */
+            visited_on?: string | null;
+        };
+        /** VisitList */
+        VisitList: {
+            /** Items */
+            items: components["schemas"]["VisitPublic"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /**
+             * Total
+             * @description 符合条件的条数;`total_exact` 为 false 时表示「至少这么多」(超过 10,000 条不再精确计数)
+             */
+            total: number;
+            /**
+             * Total Exact
+             * @description false:total 是下限,精确计数比这一页更贵
+             * @default true
+             */
+            total_exact: boolean;
+        };
+        /**
+         * VisitMode
+         * @enum {string}
+         */
+        VisitMode: "home" | "phone_video" | "school";
+        /** VisitPhotoPublic */
+        VisitPhotoPublic: {
+            /** Caption */
+            caption: string | null;
+            /** Content Type */
+            content_type: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Height */
+            height: number;
+            /** Id */
+            id: number;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /** Thumbnail Url */
+            thumbnail_url: string;
+            /** Url */
+            url: string;
+            /** Visit Id */
+            visit_id: number;
+            /** Width */
+            width: number;
+        };
+        /** VisitPublic */
+        VisitPublic: {
+            /** Branch Id */
+            branch_id: number;
+            /** Child Id */
+            child_id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By Name */
+            created_by_name: string | null;
+            /** Done */
+            done: string | null;
+            health: components["schemas"]["ChildState"] | null;
+            /** Id */
+            id: number;
+            mode: components["schemas"]["VisitMode"];
+            mood: components["schemas"]["ChildState"] | null;
+            /** Pairing Id */
+            pairing_id: number;
+            /** Photo Count */
+            photo_count: number;
+            /** Problems */
+            problems: string | null;
+            /** Rights Issue */
+            rights_issue: boolean;
+            study: components["schemas"]["ChildState"] | null;
+            /**
+             * Ticket Id
+             * @description 权益问题登记的 12338 工单
+             */
+            ticket_id: number | null;
+            /**
+             * Visited On
+             * Format: date
+             */
+            visited_on: string;
+        };
         /** VolunteerCreate */
         VolunteerCreate: {
             /**
@@ -5022,7 +6561,7 @@ export interface components {
             pending_hours: string;
             /** Pending Records */
             pending_records: number;
-            period: components["schemas"]["DateRange"];
+            period: components["schemas"]["PeriodOut"];
             /** Teams */
             teams: number;
             /**
@@ -5379,6 +6918,11 @@ export interface components {
             /** Venue */
             venue?: string | null;
         };
+        /**
+         * WorkPlace
+         * @enum {string}
+         */
+        WorkPlace: "in_county" | "in_province" | "out_of_province" | "abroad";
     };
     responses: never;
     parameters: never;
@@ -5586,10 +7130,10 @@ export interface operations {
             query?: {
                 /** @description 统计哪个组织及其下级,默认本人所在组织 */
                 under?: number | null;
-                /** @description 默认今年 1 月 1 日 */
-                date_from?: string | null;
-                /** @description 默认今天 */
-                date_to?: string | null;
+                /** @description 开始日期(含),默认所选结束日期当年 1 月 1 日 */
+                from?: string | null;
+                /** @description 结束日期(含),默认今天 */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -5960,7 +7504,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6060,7 +7604,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6924,9 +8468,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["AidApproveBody"];
+                "application/json": components["schemas"]["AidApproveBody"] | null;
             };
         };
         responses: {
@@ -6975,7 +8519,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7024,9 +8568,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["AidPayBody"];
+                "application/json": components["schemas"]["AidPayBody"] | null;
             };
         };
         responses: {
@@ -7075,7 +8619,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7175,7 +8719,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7275,7 +8819,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7322,8 +8866,10 @@ export interface operations {
                 actor?: string | null;
                 entity?: string | null;
                 entity_id?: string | null;
-                since?: string | null;
-                until?: string | null;
+                /** @description 开始日期(含) */
+                from?: string | null;
+                /** @description 结束日期(含) */
+                to?: string | null;
                 /** @description 只看某组织及其下级 */
                 under?: number | null;
                 /** @description 每页条数 */
@@ -8497,6 +10043,1684 @@ export interface operations {
             };
         };
     };
+    "children-list_children": {
+        parameters: {
+            query?: {
+                /** @description 只看某组织及其全部下级 */
+                under?: number | null;
+                category?: components["schemas"]["ChildCategory"] | null;
+                status?: components["schemas"]["ChildStatus"] | null;
+                /** @description 有残疾、重病或失学辍学(false:都没有) */
+                special_needs?: boolean | null;
+                /** @description 学校名称包含 */
+                school?: string | null;
+                /** @description true:在册但没有进行中的结对;false:有进行中的结对 */
+                unpaired?: boolean | null;
+                /** @description 出生日期不早于 */
+                born_from?: string | null;
+                /** @description 出生日期不晚于 */
+                born_to?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 跳过条数 */
+                offset?: number;
+                /** @description 排序字段,逗号分隔,前加 - 为倒序 */
+                sort?: string | null;
+                /** @description 关键字搜索 */
+                q?: string | null;
+                /** @description xlsx 导出全部筛选结果 */
+                format?: "json" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page as JSON, or with `format=xlsx` every filtered row as an Excel file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildList"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-register_child": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildPublic"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-homes-list_homes": {
+        parameters: {
+            query?: {
+                /** @description 只看某组织及其全部下级 */
+                under?: number | null;
+                condition?: components["schemas"]["HomeCondition"] | null;
+                /** @description true:已损坏或需维修 */
+                needs_attention?: boolean | null;
+                level?: components["schemas"]["HomeLevel"] | null;
+                host?: components["schemas"]["HomeHost"] | null;
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 跳过条数 */
+                offset?: number;
+                /** @description 排序字段,逗号分隔,前加 - 为倒序 */
+                sort?: string | null;
+                /** @description 关键字搜索 */
+                q?: string | null;
+                /** @description xlsx 导出全部筛选结果 */
+                format?: "json" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page as JSON, or with `format=xlsx` every filtered row as an Excel file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomeList"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-homes-create_home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HomeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomePublic"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-homes-get_home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                home_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomePublic"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-homes-delete_home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                home_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-homes-update_home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                home_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HomeUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HomePublic"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-homes-list_calls": {
+        parameters: {
+            query?: {
+                /** @description 开始日期(含) */
+                from?: string | null;
+                /** @description 结束日期(含) */
+                to?: string | null;
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 跳过条数 */
+                offset?: number;
+                /** @description 排序字段,逗号分隔,前加 - 为倒序 */
+                sort?: string | null;
+                /** @description 关键字搜索 */
+                q?: string | null;
+                /** @description xlsx 导出全部筛选结果 */
+                format?: "json" | "xlsx";
+            };
+            header?: never;
+            path: {
+                home_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page as JSON, or with `format=xlsx` every filtered row as an Excel file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallList"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-homes-record_call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                home_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallPublic"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-homes-list_inspections": {
+        parameters: {
+            query?: {
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 跳过条数 */
+                offset?: number;
+                /** @description 排序字段,逗号分隔,前加 - 为倒序 */
+                sort?: string | null;
+                /** @description 关键字搜索 */
+                q?: string | null;
+                /** @description xlsx 导出全部筛选结果 */
+                format?: "json" | "xlsx";
+            };
+            header?: never;
+            path: {
+                home_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page as JSON, or with `format=xlsx` every filtered row as an Excel file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectionList"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-homes-inspect_home": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                home_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InspectionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InspectionPublic"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-children_import_template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-import_children": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_children-import_children"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 文件类型不支持 */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-list_my_children": {
+        parameters: {
+            query?: {
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 跳过条数 */
+                offset?: number;
+                /** @description 排序字段,逗号分隔,前加 - 为倒序 */
+                sort?: string | null;
+                /** @description 关键字搜索 */
+                q?: string | null;
+                /** @description xlsx 导出全部筛选结果 */
+                format?: "json" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page as JSON, or with `format=xlsx` every filtered row as an Excel file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerChildList"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-get_my_child": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                child_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerChildPublic"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-children_stats": {
+        parameters: {
+            query?: {
+                /** @description 统计哪个组织及其下级,默认本人所在组织 */
+                under?: number | null;
+                /** @description 开始日期(含),默认所选结束日期当年 1 月 1 日 */
+                from?: string | null;
+                /** @description 结束日期(含),默认今天 */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildrenStats"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-get_child": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                child_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildPublic"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-delete_child": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                child_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-update_child": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                child_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildPublic"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "children-reveal_child": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                child_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildPii"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "events-list_events": {
         parameters: {
             query?: {
@@ -8735,9 +11959,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["CloseBody"];
+                "application/json": components["schemas"]["CloseBody"] | null;
             };
         };
         responses: {
@@ -8786,7 +12010,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8886,7 +12110,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8986,7 +12210,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9035,9 +12259,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["NotifyBody"];
+                "application/json": components["schemas"]["NotifyBody"] | null;
             };
         };
         responses: {
@@ -9086,7 +12310,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9135,9 +12359,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RecheckBody"];
+                "application/json": components["schemas"]["RecheckBody"] | null;
             };
         };
         responses: {
@@ -9186,7 +12410,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9235,9 +12459,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["TreatBody"];
+                "application/json": components["schemas"]["TreatBody"] | null;
             };
         };
         responses: {
@@ -9286,7 +12510,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9335,9 +12559,9 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["VisitBody"];
+                "application/json": components["schemas"]["VisitBody"] | null;
             };
         };
         responses: {
@@ -9386,7 +12610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10805,15 +14029,975 @@ export interface operations {
             };
         };
     };
+    "pairings-list_pairings": {
+        parameters: {
+            query?: {
+                /** @description 只看某组织及其全部下级 */
+                under?: number | null;
+                status?: components["schemas"]["PairingStatus"] | null;
+                /** @description 爱心妈妈账号 */
+                carer_user_id?: number | null;
+                volunteer_id?: number | null;
+                member_id?: number | null;
+                child_id?: number | null;
+                /** @description true:进行中且逾期未走访 */
+                overdue?: boolean | null;
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 跳过条数 */
+                offset?: number;
+                /** @description 排序字段,逗号分隔,前加 - 为倒序 */
+                sort?: string | null;
+                /** @description 关键字搜索 */
+                q?: string | null;
+                /** @description xlsx 导出全部筛选结果 */
+                format?: "json" | "xlsx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page as JSON, or with `format=xlsx` every filtered row as an Excel file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairingList"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "pairings-propose_pairing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PairingCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairingDetail"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "pairings-get_pairing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pairing_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairingDetail"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "pairings-action_activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pairing_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairingDetail"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "pairings-action_end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pairing_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairingDetail"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "pairings-list_visits": {
+        parameters: {
+            query?: {
+                /** @description 每页条数 */
+                limit?: number;
+                /** @description 跳过条数 */
+                offset?: number;
+                /** @description 排序字段,逗号分隔,前加 - 为倒序 */
+                sort?: string | null;
+                /** @description 关键字搜索 */
+                q?: string | null;
+                /** @description xlsx 导出全部筛选结果 */
+                format?: "json" | "xlsx";
+            };
+            header?: never;
+            path: {
+                pairing_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page as JSON, or with `format=xlsx` every filtered row as an Excel file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitList"];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "pairings-record_visit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pairing_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VisitCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitPublic"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "pairings-list_visit_photos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pairing_id: number;
+                visit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitPhotoPublic"][];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "pairings-upload_visit_photo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pairing_id: number;
+                visit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_pairings-upload_visit_photo"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitPhotoPublic"];
+                };
+            };
+            /** @description 请求无法处理(如请求体不是 JSON、Idempotency-Key 无效、上传的文件无法读取) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与现有数据冲突、当前状态不允许此操作(allowed 列出可做的步骤),或同一 Idempotency-Key 的请求仍在处理 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求内容或文件太大 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 文件类型不支持 */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "pairings-get_visit_photo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pairing_id: number;
+                visit_id: number;
+                photo_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "pairings-get_visit_photo_thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pairing_id: number;
+                visit_id: number;
+                photo_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description 未登录、令牌无效或已过期 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前角色没有此权限,或无权修改此记录 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在,或不在本人管辖范围内 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 提交的内容有误:errors 逐项列出字段及说明(含不认识的字段) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务繁忙:内容未保存,按 Retry-After 秒后重试 */
+            503: {
+                headers: {
+                    /** @description 几秒后可以重试 */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "reports-overview": {
         parameters: {
             query?: {
                 /** @description 只看某组织及其全部下级;默认本人所在组织 */
                 under?: number | null;
-                /** @description 统计期开始(含),默认本年 1 月 1 日 */
-                since?: string | null;
-                /** @description 统计期结束(含),默认今天 */
-                until?: string | null;
+                /** @description 开始日期(含),默认所选结束日期当年 1 月 1 日 */
+                from?: string | null;
+                /** @description 结束日期(含),默认今天 */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -10884,6 +15068,7 @@ export interface operations {
             query?: {
                 /** @description 只看某组织及其全部下级 */
                 under?: number | null;
+                /** @description 计划年度 */
                 year?: number | null;
                 /** @description 每页条数 */
                 limit?: number;
@@ -11314,8 +15499,10 @@ export interface operations {
                 source?: components["schemas"]["ScreeningSource"] | null;
                 woman_id?: number | null;
                 plan_id?: number | null;
-                screened_from?: string | null;
-                screened_to?: string | null;
+                /** @description 筛查日期不早于(含) */
+                from?: string | null;
+                /** @description 筛查日期不晚于(含) */
+                to?: string | null;
                 /** @description 每页条数 */
                 limit?: number;
                 /** @description 跳过条数 */
@@ -11749,8 +15936,10 @@ export interface operations {
             query?: {
                 /** @description 只看某组织及其全部下级 */
                 under?: number | null;
-                /** @description 默认今年 */
-                year?: number | null;
+                /** @description 开始日期(含),默认所选结束日期当年 1 月 1 日 */
+                from?: string | null;
+                /** @description 结束日期(含),默认今天 */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -12071,8 +16260,10 @@ export interface operations {
                 volunteer_id?: number | null;
                 target_group?: components["schemas"]["TargetGroup"] | null;
                 activity_id?: number | null;
-                date_from?: string | null;
-                date_to?: string | null;
+                /** @description 服务日期不早于(含) */
+                from?: string | null;
+                /** @description 服务日期不晚于(含) */
+                to?: string | null;
                 /** @description 每页条数 */
                 limit?: number;
                 /** @description 跳过条数 */
@@ -13279,12 +17470,12 @@ export interface operations {
     "tickets-ticket_stats": {
         parameters: {
             query?: {
-                /** @description 开始日期(含),默认今年 1 月 1 日 */
+                /** @description 只统计某组织及其下级 */
+                under?: number | null;
+                /** @description 开始日期(含),默认所选结束日期当年 1 月 1 日 */
                 from?: string | null;
                 /** @description 结束日期(含),默认今天 */
                 to?: string | null;
-                /** @description 只统计某组织及其下级 */
-                under?: number | null;
             };
             header?: never;
             path?: never;
@@ -13433,7 +17624,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["EmptyBody"];
+                "application/json": components["schemas"]["EmptyBody"] | null;
             };
         };
         responses: {
@@ -13482,7 +17673,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13491,7 +17682,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -13594,7 +17785,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13603,7 +17794,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -13706,7 +17897,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13715,7 +17906,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -13769,7 +17960,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["EmptyBody"];
+                "application/json": components["schemas"]["EmptyBody"] | null;
             };
         };
         responses: {
@@ -13818,7 +18009,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13827,7 +18018,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -13930,7 +18121,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13939,7 +18130,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -14042,7 +18233,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14051,7 +18242,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -14154,7 +18345,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14163,7 +18354,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -14266,7 +18457,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14275,7 +18466,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -14378,7 +18569,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14387,7 +18578,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -14490,7 +18681,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14499,7 +18690,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -14602,7 +18793,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14611,7 +18802,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -14714,7 +18905,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14723,7 +18914,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -14826,7 +19017,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14835,7 +19026,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -14938,7 +19129,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态下不能执行此操作 */
+            /** @description 当前状态下不能执行此步骤;`allowed` 列出现在可做的 */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14947,7 +19138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 版本不符 */
+            /** @description 版本不符(If-Match) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -15866,10 +20057,10 @@ export interface operations {
             query?: {
                 /** @description 统计哪个组织及其下级,默认本人所在组织 */
                 under?: number | null;
-                /** @description 默认今年 1 月 1 日 */
-                date_from?: string | null;
-                /** @description 默认今天 */
-                date_to?: string | null;
+                /** @description 开始日期(含),默认所选结束日期当年 1 月 1 日 */
+                from?: string | null;
+                /** @description 结束日期(含),默认今天 */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -17303,7 +21494,9 @@ export interface operations {
                 /** @description 只看某组织及其全部下级 */
                 under?: number | null;
                 hardship_status?: components["schemas"]["HardshipStatus"] | null;
+                /** @description 出生日期不早于 */
                 born_from?: string | null;
+                /** @description 出生日期不晚于 */
                 born_to?: string | null;
                 /** @description 每页条数 */
                 limit?: number;
