@@ -32,6 +32,7 @@ class ActivityFields(_Strict):
     )
     funds_source: str | None = Field(default=None, max_length=100)
     outcome: str | None = Field(default=None, max_length=4000, description="活动记录与成效")
+    home_id: int | None = Field(default=None, description="举办地儿童之家(仅留守儿童关爱类活动)")
 
     @model_validator(mode="after")
     def _names(self):
@@ -95,6 +96,7 @@ class ActivityPublic(BaseModel):
     participants: int | None
     households: int | None
     target_group: str | None
+    home_id: int | None = None
     funds: Decimal | None
     funds_source: str | None
     outcome: str | None

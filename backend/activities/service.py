@@ -27,6 +27,7 @@ from backend.activities.schemas import (
 )
 from backend.branches.models import GRASSROOTS_KINDS, Branch, BranchKind
 from backend.branches.schemas import TERM_WARNING_DAYS
+from backend.children.homes import check_activity_home
 from backend.core.clock import CHINA_TZ, Period, china_day_start, today_in_china
 from backend.core.db import UTCDateTime, utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -188,6 +189,7 @@ def create_activity(session: Session, principal: Principal, data: ActivityCreate
         held_at=now if status == ActivityStatus.held else None,
     )
     _check_times(activity)
+    check_activity_home(session, principal, activity)
     activity.place_in(branch)
     session.add(activity)
     session.flush()
@@ -214,6 +216,7 @@ def update_activity(
     if activity.status == ActivityStatus.held and activity.starts_at > utcnow() + CLOCK_SLACK:
         raise ValidationFailed("starts_at", "已开展的活动,开始时间不能在将来")
     _check_times(activity)
+    check_activity_home(session, principal, activity)
     activity.updated_at = utcnow()
     session.flush()
     return activity

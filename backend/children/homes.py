@@ -195,6 +195,19 @@ def delete_home(session: Session, home: ChildrenHome) -> None:
     session.flush()
 
 
+def check_activity_home(session: Session, principal: Principal, activity: Any) -> None:
+    """An activity names the home it was held at only if it is a left-behind children's activity, and only a home
+    its maker can see."""
+    if activity.home_id is None:
+        return
+    if activity.type != "left_behind_children":
+        raise ValidationFailed("home_id", "只有留守儿童关爱类活动可以填写儿童之家")
+    try:
+        get_scoped(session, ChildrenHome, activity.home_id, principal)
+    except AppError:
+        raise ValidationFailed("home_id", "儿童之家不存在或不在您的管辖范围内") from None
+
+
 # ---- inspections
 
 

@@ -80,6 +80,7 @@ class TicketPublic(BaseModel):
     first_responder_id: int
     assignee_id: int | None
     linked_to_id: int | None
+    child_id: int | None = Field(default=None, description="关联的儿童(走访发现的儿童权益问题)")
     escalation_level: int
     first_response_due_at: datetime
     resolution_due_at: datetime

@@ -245,6 +245,7 @@ def to_public(t: Ticket, now: datetime | None = None) -> s.TicketPublic:
         first_responder_id=t.first_responder_id,
         assignee_id=t.assignee_id,
         linked_to_id=t.linked_to_id,
+        child_id=t.child_id,
         escalation_level=t.escalation_level,
         first_response_due_at=t.first_response_due_at,
         resolution_due_at=t.resolution_due_at,

@@ -143,3 +143,19 @@ def test_a_sibling_branch_gets_404_for_homes(cadre_a, tree, login):
     assert (
         login("cadre", tree.town_b).post(f"{path}/inspections", json={"condition": "good"}).status_code == 404
     )
+
+
+def test_a_left_behind_childrens_activity_can_name_its_home(cadre_a, tree, login):
+    home = cadre_a.post("/api/v1/children-homes", json=home_body(tree.village_a1)).json()
+    body = {"type": "left_behind_children", "title": "暑期课业辅导", "branch_id": tree.village_a1.id}
+    r = cadre_a.post("/api/v1/activities", json={**body, "home_id": home["id"]})
+    assert r.status_code == 201, r.text
+    assert r.json()["home_id"] == home["id"]
+    assert cadre_a.get(f"/api/v1/activities/{r.json()['id']}").json()["home_id"] == home["id"]
+    r = cadre_a.post("/api/v1/activities", json={**body, "type": "training", "home_id": home["id"]})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "home_id"
+    other = login("cadre", tree.town_b)
+    r = other.post(
+        "/api/v1/activities", json={**body, "branch_id": tree.village_b1.id, "home_id": home["id"]}
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "home_id"
