@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
 from backend.core.db import UTCDateTime, utcnow
-from backend.core.scope import BranchScoped, Timestamped, scope_indexes
+from backend.core.scope import BranchScoped, SoftDelete, Timestamped, scope_indexes
 
 
 class HardshipStatus(StrEnum):
@@ -102,7 +102,7 @@ class AidStatus(StrEnum):
     rejected = "rejected"
 
 
-class Woman(BranchScoped, Timestamped, table=True):
+class Woman(BranchScoped, Timestamped, SoftDelete, table=True):
     """A woman on the screening register (摸底名册); one row per resident ID number in the whole installation."""
 
     __label__ = "妇女"
@@ -126,10 +126,9 @@ class Woman(BranchScoped, Timestamped, table=True):
     hardship_status: HardshipStatus = Field(default=HardshipStatus.none, sa_type=sa.String(32))
     hardship_verified_by: str | None = Field(default=None, max_length=100)
     hardship_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class ScreeningPlan(BranchScoped, Timestamped, table=True):
+class ScreeningPlan(BranchScoped, Timestamped, SoftDelete, table=True):
     """A year's screening target for a branch: the denominator of coverage."""
 
     __label__ = "筛查计划"
@@ -144,10 +143,9 @@ class ScreeningPlan(BranchScoped, Timestamped, table=True):
     name: str | None = Field(default=None, max_length=100)
     target_count: int
     budget: Decimal | None = Field(default=None, sa_type=sa.Numeric(14, 2))
-    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class ScreeningRecord(BranchScoped, Timestamped, table=True):
+class ScreeningRecord(BranchScoped, Timestamped, SoftDelete, table=True):
     """One screening of one woman (cervical or breast); placed in her branch."""
 
     __label__ = "筛查记录"
@@ -172,7 +170,6 @@ class ScreeningRecord(BranchScoped, Timestamped, table=True):
     source: ScreeningSource = Field(default=ScreeningSource.manual, sa_type=sa.String(32))
     sender: str | None = Field(default=None, max_length=64)
     external_id: str | None = Field(default=None, max_length=64)
-    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class FollowUp(BranchScoped, Timestamped, table=True):
@@ -229,7 +226,7 @@ class FollowUpEvent(SQLModel, table=True):
     data: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
-class AidApplication(BranchScoped, Timestamped, table=True):
+class AidApplication(BranchScoped, Timestamped, SoftDelete, table=True):
     """Cancer treatment aid for a woman in hardship, checked with civil affairs."""
 
     __label__ = "救助申请"
@@ -257,4 +254,3 @@ class AidApplication(BranchScoped, Timestamped, table=True):
     rejected_by: str | None = Field(default=None, max_length=100)
     rejected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     rejected_reason: str | None = Field(default=None, max_length=500)
-    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

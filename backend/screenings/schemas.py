@@ -4,9 +4,10 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from backend.core.paging import Page, today_in_china
+from backend.core.clock import PeriodOut
+from backend.core.paging import Page
 from backend.core.schemas import RequestModel
-from backend.screenings.idcard import IdNumberError, age_on, parse_id_number
+from backend.screenings.idcard import IdNumberError, parse_id_number
 from backend.screenings.models import (
     AidStatus,
     Diagnosis,
@@ -83,23 +84,6 @@ class WomanPii(BaseModel):
     name: str
     id_number: str
     phone: str | None
-
-
-def woman_public(w: Any) -> WomanPublic:
-    return WomanPublic(
-        id=w.id,
-        name=w.name,
-        id_number=w.id_number_masked,
-        phone=w.phone_masked,
-        birth_date=w.birth_date,
-        age=age_on(w.birth_date, today_in_china()),
-        branch_id=w.branch_id,
-        hardship_status=w.hardship_status,
-        hardship_verified_by=w.hardship_verified_by,
-        hardship_verified_at=w.hardship_verified_at,
-        created_at=w.created_at,
-        updated_at=w.updated_at,
-    )
 
 
 # ---- plans
@@ -249,6 +233,7 @@ class FollowUpPublic(BaseModel):
     id: int
     record_id: int
     woman_id: int
+    woman_name: str = Field(description="她的姓名,与妇女名册所示相同")
     branch_id: int
     kind: ScreeningKind
     status: FollowUpStatus
@@ -272,7 +257,7 @@ class FollowUpPublic(BaseModel):
     note: str | None
     overdue: bool = False
     due_on: date | None = Field(default=None, description="当前步骤的期限")
-    allowed_actions: list[str] = []
+    allowed_actions: list[str] = Field(description="当前用户现在可做的步骤(服务端计算)")
     created_at: datetime
     updated_at: datetime
 
@@ -384,6 +369,7 @@ class AidPublic(BaseModel):
     rejected_by: str | None
     rejected_at: datetime | None
     rejected_reason: str | None
+    allowed_actions: list[str] = Field(description="当前用户现在可做的步骤(服务端计算)")
     created_at: datetime
     updated_at: datetime
 
@@ -428,7 +414,8 @@ class ChildFigures(BaseModel):
 
 class ScreeningStats(BaseModel):
     branch_id: int
-    year: int
+    period: PeriodOut
+    plan_years: list[int] = Field(description="计划人数取自这些年度的计划(区间涉及的每一年)")
     target: int
     screened: int = Field(description="筛查人数(按人去重)")
     coverage: float | None = Field(description="筛查人数 / 计划人数,超过 1 时如实显示并标记")
@@ -439,7 +426,3 @@ class ScreeningStats(BaseModel):
     aid_paid_count: int
     aid_paid_amount: Decimal
     children: list[ChildFigures] = Field(default_factory=list, description="下一级各组织的主要数字")
-
-
-def today() -> date:
-    return today_in_china()

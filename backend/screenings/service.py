@@ -1,4 +1,9 @@
-"""两癌 screening rules: the register, results and their contradictions, follow-up steps, aid. No HTTP here."""
+"""两癌 screening rules: the register, plans, results and their contradictions, the figures. No HTTP here.
+
+Follow-ups and aid, with their workflows, are in `follow_ups.py`. Presenters: `to_public` for a screening record
+(the main kind here), `woman_to_public` and `plan_to_public` for the others; each list is `list_<things>(session,
+principal, page, *, filters)` with its filters, sort keys and export columns.
+"""
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -11,21 +16,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlmodel import Session, select
 
 from backend.branches.models import Branch
+from backend.core import audit
+from backend.core.clock import Period, today_in_china
 from backend.core.db import is_unique_violation, utcnow
-from backend.core.errors import AppError, Conflict, InvalidTransition, ValidationFailed, validation_errors
-from backend.core.paging import CHINA_TZ, today_in_china
-from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
+from backend.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed, validation_errors
+from backend.core.paging import Column, ListParams
+from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped, subtree_filter, within
 from backend.core.security import blind_index, blind_indexes, encrypt_field, mask_id_number, mask_phone
 from backend.integrations.service import record_event
-from backend.screenings.idcard import parse_id_number
+from backend.screenings.idcard import age_on, parse_id_number
 from backend.screenings.models import (
     METHODS_BY_KIND,
-    OPEN_FOLLOW_UP,
     AidApplication,
     AidStatus,
     Diagnosis,
     FollowUp,
-    FollowUpEvent,
     FollowUpStatus,
     HardshipStatus,
     ScreeningKind,
@@ -38,12 +43,15 @@ from backend.screenings.models import (
     Woman,
 )
 from backend.screenings.schemas import (
-    AidCreate,
     BatchRow,
     PlanCreate,
+    PlanPublic,
     PlanUpdate,
     RecordCreate,
+    RecordPublic,
     WomanCreate,
+    WomanPii,
+    WomanPublic,
     WomanUpdate,
 )
 
@@ -70,10 +78,6 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def china_date(moment: datetime) -> date:
-    return moment.astimezone(CHINA_TZ).date()
-
-
 def place_like(target: Any, source: Any) -> None:
     """Put a row in the same branch as another row (a record goes where the woman is registered)."""
     target.branch_id = source.branch_id
@@ -82,6 +86,85 @@ def place_like(target: Any, source: Any) -> None:
 
 
 # ---- women
+
+WOMAN_COLUMNS = [
+    Column("name", "姓名"),
+    Column("id_number", "身份证号(脱敏)"),
+    Column("phone", "联系电话(脱敏)"),
+    Column("birth_date", "出生日期"),
+    Column("age", "年龄"),
+    Column("hardship_status", "困难类型", "hardship_status"),
+    Column("hardship_verified_by", "核实人"),
+]
+
+
+def woman_to_public(w: Any) -> WomanPublic:
+    """Her ID number and phone masked; the clear values only through `reveal_woman`."""
+    return WomanPublic(
+        id=w.id,
+        name=w.name,
+        id_number=w.id_number_masked,
+        phone=w.phone_masked,
+        birth_date=w.birth_date,
+        age=age_on(w.birth_date, today_in_china()),
+        branch_id=w.branch_id,
+        hardship_status=w.hardship_status,
+        hardship_verified_by=w.hardship_verified_by,
+        hardship_verified_at=w.hardship_verified_at,
+        created_at=w.created_at,
+        updated_at=w.updated_at,
+    )
+
+
+def list_women(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    under: int | None = None,
+    hardship_status: HardshipStatus | None = None,
+    born_from: date | None = None,
+    born_to: date | None = None,
+) -> Any:
+    stmt = within(session, principal, scoped(select(Woman), principal), Woman, under)
+    if hardship_status:
+        stmt = stmt.where(Woman.hardship_status == hardship_status)
+    if born_from:
+        stmt = stmt.where(Woman.birth_date >= born_from)
+    if born_to:
+        stmt = stmt.where(Woman.birth_date <= born_to)
+    return page.respond(
+        session,
+        stmt,
+        woman_to_public,
+        search=[Woman.name],
+        columns=WOMAN_COLUMNS,
+        filename="women",
+        sortable={
+            "created_at": Woman.created_at,
+            "name": Woman.name,
+            "birth_date": Woman.birth_date,
+            "id": Woman.id,
+        },
+    )
+
+
+def find_woman(session: Session, principal: Principal, id_number: str) -> WomanPublic:
+    """A registered woman in the caller's subtree by her ID number (under the current key or, mid-rotation, an old one)."""
+    stmt = scoped(select(Woman).where(Woman.id_number_hash.in_(id_number_hashes(id_number))), principal)
+    woman = session.exec(stmt).first()
+    if woman is None:
+        raise NotFound("没有找到这个身份证号的登记(或不在您的管辖范围内)")
+    return woman_to_public(woman)
+
+
+def reveal_woman(session: Session, principal: Principal, woman_id: int) -> WomanPii:
+    """Her ID number and phone in clear, through the one audited reveal (which needs `pii:read`)."""
+    if not principal.can("women:read"):
+        raise Forbidden("当前角色没有「women:read」权限")
+    woman = get_scoped(session, Woman, woman_id, principal)
+    clear = audit.reveal(session, principal, woman, ["id_number", "phone"])
+    return WomanPii(id=woman.id, name=woman.name, id_number=clear["id_number"], phone=clear["phone"])
 
 
 def pii_columns(
@@ -190,11 +273,46 @@ def soft_delete_woman(session: Session, woman: Woman) -> None:
     ).first()
     if has_records is not None:
         raise Conflict("她已有筛查记录,不能删除;如登记有误请修改")
-    woman.deleted_at = utcnow()
+    woman.soft_delete()
     session.flush()
 
 
 # ---- plans
+
+PLAN_COLUMNS = [
+    Column("year", "年度"),
+    Column("name", "名称"),
+    Column("branch_id", "组织"),
+    Column("target_count", "计划人数"),
+    Column("budget", "预算(元)"),
+]
+
+
+def plan_to_public(plan: ScreeningPlan) -> PlanPublic:
+    return PlanPublic.model_validate(plan, from_attributes=True)
+
+
+def list_plans(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    under: int | None = None,
+    year: int | None = None,
+) -> Any:
+    """`year` is the plan's own field (a plan is for one year), not a period."""
+    stmt = within(session, principal, scoped(select(ScreeningPlan), principal), ScreeningPlan, under)
+    if year:
+        stmt = stmt.where(ScreeningPlan.year == year)
+    return page.respond(
+        session,
+        stmt,
+        plan_to_public,
+        search=[ScreeningPlan.name],
+        filename="screening-plans",
+        sortable={"created_at": ScreeningPlan.created_at, "year": ScreeningPlan.year, "id": ScreeningPlan.id},
+        columns=PLAN_COLUMNS,
+    )
 
 
 def create_plan(session: Session, principal: Principal, data: PlanCreate, branch: Branch) -> ScreeningPlan:
@@ -225,6 +343,12 @@ def update_plan(session: Session, plan: ScreeningPlan, data: PlanUpdate) -> Scre
     return plan
 
 
+def delete_plan(session: Session, plan: ScreeningPlan) -> None:
+    """Hidden, not removed: the records that counted against it keep their link."""
+    plan.soft_delete()
+    session.flush()
+
+
 def find_plan(session: Session, woman: Any, year: int) -> int | None:
     """The plan of the nearest branch above (or at) hers for that year."""
     ancestors = [getattr(woman, a) for a in ANCESTOR_COLUMNS if getattr(woman, a) is not None]
@@ -242,6 +366,91 @@ def find_plan(session: Session, woman: Any, year: int) -> int | None:
 
 
 # ---- records
+
+RECORD_COLUMNS = [
+    Column("woman_id", "妇女编号"),
+    Column("kind", "筛查类型", "screening_kind"),
+    Column("screened_on", "筛查日期"),
+    Column("institution", "筛查机构"),
+    Column("method", "检查方法", "screening_method"),
+    Column("result", "结果", "screening_result"),
+    Column("tbs", "TBS 分级"),
+    Column("birads", "BI-RADS"),
+    Column("consent", "知情同意"),
+    Column("source", "来源", "screening_source"),
+    Column("external_id", "外部编号"),
+]
+
+
+def to_public(row: Any, principal: Principal) -> RecordPublic:
+    """A record with its follow-up's id. A result is health data: shown only to those who may read personal data
+    (follow-ups carry the work)."""
+    record, follow_up_id = row
+    data = RecordPublic.model_validate(record, from_attributes=True)
+    data.follow_up_id = follow_up_id
+    if not principal.can("pii:read"):
+        data.result = data.tbs = data.birads = None
+        data.result_masked = True
+    return data
+
+
+def _with_follow_up(stmt: Any) -> Any:
+    return stmt.add_columns(FollowUp.id).outerjoin(FollowUp, FollowUp.record_id == ScreeningRecord.id)
+
+
+def get_record(session: Session, principal: Principal, record_id: int) -> RecordPublic:
+    stmt = scoped(select(ScreeningRecord).where(ScreeningRecord.id == record_id), principal)
+    row = session.execute(_with_follow_up(stmt)).first()
+    if row is None:
+        raise NotFound(f"{ScreeningRecord.__label__}不存在或无权查看")
+    return to_public(row, principal)
+
+
+def list_records(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    under: int | None = None,
+    kind: ScreeningKind | None = None,
+    result: list[ScreeningResult] | None = None,
+    source: ScreeningSource | None = None,
+    woman_id: int | None = None,
+    plan_id: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Any:
+    """`start`/`end`: the screening date, both inclusive."""
+    stmt = within(session, principal, scoped(select(ScreeningRecord), principal), ScreeningRecord, under)
+    for col, value in (
+        (ScreeningRecord.kind, kind),
+        (ScreeningRecord.source, source),
+        (ScreeningRecord.woman_id, woman_id),
+        (ScreeningRecord.plan_id, plan_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(col == value)
+    if result:
+        stmt = stmt.where(ScreeningRecord.result.in_([r.value for r in result]))
+    if start:
+        stmt = stmt.where(ScreeningRecord.screened_on >= start)
+    if end:
+        stmt = stmt.where(ScreeningRecord.screened_on <= end)
+    return page.respond(
+        session,
+        _with_follow_up(stmt),
+        lambda row: to_public(row, principal),
+        scalars=False,
+        columns=RECORD_COLUMNS,
+        filename="screenings",
+        search=[ScreeningRecord.institution, ScreeningRecord.external_id],
+        sortable={
+            "created_at": ScreeningRecord.created_at,
+            "screened_on": ScreeningRecord.screened_on,
+            "id": ScreeningRecord.id,
+        },
+    )
+
 
 # Cytology classes that cannot go with a "normal" result.
 CERVICAL_NOT_NORMAL = {Tbs.LSIL, Tbs.HSIL, Tbs.ASC_H, Tbs.SCC, Tbs.AGC}
@@ -422,7 +631,7 @@ def soft_delete_record(session: Session, record: ScreeningRecord) -> None:
         raise Conflict("这条结果已经在随访中,不能删除")
     if fu is not None:
         session.delete(fu)
-    record.deleted_at = utcnow()
+    record.soft_delete()
     session.flush()
 
 
@@ -591,118 +800,6 @@ def is_overdue(fu: FollowUp, today: date | None = None) -> bool:
     return due is not None and due < (today or today_in_china())
 
 
-# action → (states it may start from, state it leads to; None keeps the state)
-TRANSITIONS: dict[str, tuple[tuple[FollowUpStatus, ...], FollowUpStatus | None]] = {
-    "notify": ((FollowUpStatus.pending_notice,), FollowUpStatus.notified),
-    "recheck": ((FollowUpStatus.notified,), FollowUpStatus.rechecked),
-    "diagnose": ((FollowUpStatus.rechecked,), FollowUpStatus.diagnosed),
-    "treat": ((FollowUpStatus.diagnosed,), FollowUpStatus.treated),
-    "close": (
-        (FollowUpStatus.rechecked, FollowUpStatus.diagnosed, FollowUpStatus.treated),
-        FollowUpStatus.closed,
-    ),
-    "lose": (OPEN_FOLLOW_UP, FollowUpStatus.lost),
-    "visit": (OPEN_FOLLOW_UP, None),
-}
-ACTION_NAMES = {
-    "notify": "告知",
-    "recheck": "复查",
-    "diagnose": "确诊",
-    "treat": "治疗",
-    "close": "结案",
-    "lose": "失访",
-    "visit": "走访",
-}
-
-
-def allowed_actions(fu: FollowUp) -> list[str]:
-    allowed = [a for a, (sources, _) in TRANSITIONS.items() if fu.status in sources]
-    # Precancer and cancer need treatment before the case is closed.
-    if fu.status == FollowUpStatus.diagnosed and fu.diagnosis != Diagnosis.benign:
-        allowed.remove("close")
-    return allowed
-
-
-def _not_future(field: str, value: date | datetime | None) -> None:
-    if value is None:
-        return
-    day = china_date(value) if isinstance(value, datetime) else value
-    if day > today_in_china():
-        raise ValidationFailed(field, "日期不能晚于今天")
-
-
-def act(session: Session, principal: Principal, fu: FollowUp, action: str, body: Any) -> FollowUp:
-    allowed = allowed_actions(fu)
-    if action not in allowed:
-        raise InvalidTransition(f"随访当前状态下不能「{ACTION_NAMES[action]}」", allowed=allowed)
-    now = utcnow()
-    today = today_in_china()
-    data: dict[str, Any] = {}
-    if action == "notify":
-        _not_future("notified_at", body.notified_at)
-        fu.notified_at = body.notified_at or now
-        fu.notified_by = body.notified_by or principal.name
-        fu.notice_method = body.method
-        fu.recheck_due_on = china_date(fu.notified_at) + timedelta(days=screening_settings().recheck_days)
-        data = {"method": body.method.value, "by": fu.notified_by, "at": fu.notified_at.isoformat()}
-    elif action == "recheck":
-        _not_future("rechecked_on", body.rechecked_on)
-        fu.rechecked_on = body.rechecked_on or today
-        fu.recheck_institution, fu.recheck_result = body.institution, body.result
-        data = {"on": fu.rechecked_on.isoformat(), "institution": body.institution, "result": body.result}
-    elif action == "diagnose":
-        _not_future("diagnosed_on", body.diagnosed_on)
-        fu.diagnosis, fu.diagnosed_on = body.diagnosis, body.diagnosed_on or today
-        data = {"diagnosis": body.diagnosis.value, "on": fu.diagnosed_on.isoformat()}
-    elif action == "treat":
-        _not_future("treated_on", body.treated_on)
-        fu.treated_on, fu.treatment = body.treated_on or today, body.treatment
-        data = {"on": fu.treated_on.isoformat(), "treatment": body.treatment}
-    elif action == "close":
-        fu.closed_at = now
-    elif action == "lose":
-        fu.lost_at, fu.lost_reason = now, body.reason
-        data = {"reason": body.reason}
-    elif action == "visit":
-        _not_future("visited_at", body.visited_at)
-        fu.visit_count += 1
-        fu.last_visit_at = body.visited_at or now
-        data = {"reached": body.reached, "at": fu.last_visit_at.isoformat()}
-    target = TRANSITIONS[action][1]
-    if target is not None:
-        fu.status = target
-        fu.overdue_flagged_at = None
-    note = getattr(body, "note", None)
-    if note:
-        fu.note = note
-    fu.updated_at = now
-    session.add(
-        FollowUpEvent(
-            follow_up_id=fu.id,
-            action=action,
-            actor=principal.subject,
-            actor_name=principal.name,
-            note=note,
-            data=data,
-        )
-    )
-    if action == "close":
-        record_event(
-            session,
-            "followup.closed",
-            fu.branch_id,
-            {
-                "follow_up_id": fu.id,
-                "record_id": fu.record_id,
-                "woman_id": fu.woman_id,
-                "kind": fu.kind,
-                "diagnosis": fu.diagnosis,
-            },
-        )
-    session.flush()
-    return fu
-
-
 def flag_overdue(session: Session, today: date | None = None) -> int:
     """Mark follow-ups that just passed their deadline (idempotent: already flagged ones are left alone)."""
     due = session.execute(
@@ -738,95 +835,6 @@ def flag_overdue(session: Session, today: date | None = None) -> int:
     return len(due)
 
 
-# ---- aid
-
-
-def create_aid(session: Session, principal: Principal, data: AidCreate) -> AidApplication:
-    fu = get_scoped(session, FollowUp, data.follow_up_id, principal)
-    if fu.diagnosis != Diagnosis.cancer:
-        raise ValidationFailed("follow_up_id", "只有确诊为癌症的妇女可以申请两癌救助")
-    if fu.status == FollowUpStatus.lost:
-        raise ValidationFailed("follow_up_id", "该随访已失访,请先核实情况")
-    open_app = session.exec(
-        select(AidApplication.id).where(
-            AidApplication.follow_up_id == fu.id,
-            AidApplication.status != AidStatus.rejected,
-            AidApplication.deleted_at.is_(None),
-        )
-    ).first()
-    if open_app is not None:
-        raise Conflict("她已有一份未驳回的救助申请", aid_application_id=open_app)
-    app = AidApplication(
-        woman_id=fu.woman_id,
-        follow_up_id=fu.id,
-        diagnosis=Diagnosis.cancer,
-        amount=data.amount,
-        documents=list(data.documents),
-        note=data.note,
-        submitted_by=principal.name,
-    )
-    place_like(app, fu)
-    session.add(app)
-    session.flush()
-    record_event(session, "aid.submitted", app.branch_id, _aid_event_data(app))
-    return app
-
-
-def _aid_event_data(app: AidApplication) -> dict[str, Any]:
-    return {
-        "aid_application_id": app.id,
-        "follow_up_id": app.follow_up_id,
-        "woman_id": app.woman_id,
-        "status": app.status,
-        "amount": str(app.amount) if app.amount is not None else None,
-    }
-
-
-AID_TRANSITIONS: dict[str, tuple[tuple[AidStatus, ...], AidStatus]] = {
-    "verify": ((AidStatus.submitted,), AidStatus.verified),
-    "approve": ((AidStatus.verified,), AidStatus.approved),
-    "pay": ((AidStatus.approved,), AidStatus.paid),
-    "reject": ((AidStatus.submitted, AidStatus.verified, AidStatus.approved), AidStatus.rejected),
-}
-AID_ACTION_NAMES = {"verify": "核实", "approve": "批准", "pay": "发放", "reject": "驳回"}
-
-
-def aid_allowed(app: AidApplication) -> list[str]:
-    return [a for a, (sources, _) in AID_TRANSITIONS.items() if app.status in sources]
-
-
-def aid_act(
-    session: Session, principal: Principal, app: AidApplication, action: str, body: Any
-) -> AidApplication:
-    allowed = aid_allowed(app)
-    if action not in allowed:
-        raise InvalidTransition(f"救助申请当前状态下不能「{AID_ACTION_NAMES[action]}」", allowed=allowed)
-    now = utcnow()
-    if action == "verify":
-        app.verified_hardship, app.verification_note = body.hardship_status, body.note
-        app.verified_by, app.verified_at = principal.name, now
-        woman = session.get(Woman, app.woman_id)
-        set_hardship(woman, body.hardship_status, principal.name)
-    elif action == "approve":
-        if app.verified_hardship not in (HardshipStatus.dibao, HardshipStatus.tekun):
-            raise InvalidTransition("民政核实她不属于低保或特困,不能批准,请驳回", allowed=["reject"])
-        app.approved_by, app.approved_at = principal.name, now
-    elif action == "pay":
-        _not_future("paid_at", body.paid_at)
-        app.paid_by, app.paid_at, app.payment_reference = (
-            principal.name,
-            body.paid_at or now,
-            body.payment_reference,
-        )
-    elif action == "reject":
-        app.rejected_by, app.rejected_at, app.rejected_reason = principal.name, now, body.reason
-    app.status = AID_TRANSITIONS[action][1]
-    app.updated_at = now
-    session.flush()
-    record_event(session, f"aid.{app.status}", app.branch_id, _aid_event_data(app))
-    return app
-
-
 # ---- figures
 
 
@@ -835,12 +843,19 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _topmost_target(plans: list) -> int:
-    # A township's target already counts its villages: only the topmost plans are added up.
-    paths = [p.path for p in plans]
-    return sum(p.target_count for p in plans if not any(o != p.path and p.path.startswith(o) for o in paths))
+    """The target of plans of one or more years: for each year, only the topmost plans are added up (a
+    township's target already counts its villages)."""
+    total = 0
+    for year in {p.year for p in plans}:
+        of_year = [p for p in plans if p.year == year]
+        paths = [p.path for p in of_year]
+        total += sum(
+            p.target_count for p in of_year if not any(o != p.path and p.path.startswith(o) for o in paths)
+        )
+    return total
 
 
-def _by_child(session: Session, root: Branch, year: int, plans: list) -> list[dict[str, Any]]:
+def _by_child(session: Session, root: Branch, period: Period, plans: list) -> list[dict[str, Any]]:
     """The same main figures for each branch directly below, for the report by unit."""
     child_col = f"a{root.depth + 1}"
     kids = session.execute(
@@ -851,23 +866,22 @@ def _by_child(session: Session, root: Branch, year: int, plans: list) -> list[di
     if not kids:
         return []
     rec, fu = ScreeningRecord, FollowUp
-    period = [
-        getattr(rec, f"a{root.depth}") == root.id,
-        rec.screened_on >= date(year, 1, 1),
-        rec.screened_on < date(year + 1, 1, 1),
+    in_period = [
+        subtree_filter(rec, root.id, root.depth),
+        period.covers_day(rec.screened_on),
         rec.deleted_at.is_(None),
     ]
     screened = dict(
         session.execute(
             sa.select(getattr(rec, child_col), sa.func.count(sa.distinct(rec.woman_id)))
-            .where(*period)
+            .where(*in_period)
             .group_by(getattr(rec, child_col))
         ).all()
     )
     abnormal = dict(
         session.execute(
             sa.select(getattr(rec, child_col), sa.func.count())
-            .where(*period, rec.result != ScreeningResult.normal)
+            .where(*in_period, rec.result != ScreeningResult.normal)
             .group_by(getattr(rec, child_col))
         ).all()
     )
@@ -875,7 +889,7 @@ def _by_child(session: Session, root: Branch, year: int, plans: list) -> list[di
         session.execute(
             sa.select(getattr(fu, child_col), sa.func.count())
             .join(rec, rec.id == fu.record_id)
-            .where(*period, fu.status == FollowUpStatus.lost)
+            .where(*in_period, fu.status == FollowUpStatus.lost)
             .group_by(getattr(fu, child_col))
         ).all()
     )
@@ -898,30 +912,33 @@ def _by_child(session: Session, root: Branch, year: int, plans: list) -> list[di
     return out
 
 
-def stats(session: Session, root: Branch, year: int) -> dict[str, Any]:
-    """Every figure counted from rows for one subtree and one year (screening date in that year)."""
-    col = f"a{root.depth}"
-    start, end = date(year, 1, 1), date(year + 1, 1, 1)
+def stats(session: Session, root: Branch, period: Period) -> dict[str, Any]:
+    """Every figure counted from rows for one subtree and one period.
 
+    Records count when screened in the period; follow-ups and paid aid when their record does. Plans are annual:
+    the target is the sum of the plans of every year the period touches.
+    """
+    years = list(range(period.start.year, period.end.year + 1))
     plans = session.execute(
         sa.select(
-            ScreeningPlan.target_count, Branch.path, *(getattr(ScreeningPlan, a) for a in ANCESTOR_COLUMNS)
+            ScreeningPlan.year,
+            ScreeningPlan.target_count,
+            Branch.path,
+            *(getattr(ScreeningPlan, a) for a in ANCESTOR_COLUMNS),
         )
         .join(Branch, Branch.id == ScreeningPlan.branch_id)
         .where(
-            getattr(ScreeningPlan, col) == root.id,
-            ScreeningPlan.year == year,
+            subtree_filter(ScreeningPlan, root.id, root.depth),
+            ScreeningPlan.year.in_(years),
             ScreeningPlan.deleted_at.is_(None),
         )
     ).all()
-    # A township's target already counts its villages: only the topmost plans are added up.
     target = _topmost_target(plans)
 
     rec = ScreeningRecord
     in_scope = [
-        getattr(rec, col) == root.id,
-        rec.screened_on >= start,
-        rec.screened_on < end,
+        subtree_filter(rec, root.id, root.depth),
+        period.covers_day(rec.screened_on),
         rec.deleted_at.is_(None),
     ]
     screened = session.execute(
@@ -936,9 +953,8 @@ def stats(session: Session, root: Branch, year: int) -> dict[str, Any]:
 
     fu = FollowUp
     fu_scope = [
-        getattr(fu, col) == root.id,
-        rec.screened_on >= start,
-        rec.screened_on < end,
+        subtree_filter(fu, root.id, root.depth),
+        period.covers_day(rec.screened_on),
         rec.deleted_at.is_(None),
     ]
     fu_rows = session.execute(
@@ -988,20 +1004,20 @@ def stats(session: Session, root: Branch, year: int) -> dict[str, Any]:
         .join(fu, fu.id == aid.follow_up_id)
         .join(rec, rec.id == fu.record_id)
         .where(
-            getattr(aid, col) == root.id,
+            subtree_filter(aid, root.id, root.depth),
             aid.status == AidStatus.paid,
             aid.deleted_at.is_(None),
-            rec.screened_on >= start,
-            rec.screened_on < end,
+            period.covers_day(rec.screened_on),
         )
     ).one()
 
     coverage = _rate(screened, target)
-    children = _by_child(session, root, year, plans) if root.depth < len(ANCESTOR_COLUMNS) else []
+    children = _by_child(session, root, period, plans) if root.depth < len(ANCESTOR_COLUMNS) else []
     return {
         "children": children,
         "branch_id": root.id,
-        "year": year,
+        "period": period.out(),
+        "plan_years": years,
         "target": target,
         "screened": screened,
         "coverage": coverage,

@@ -85,7 +85,7 @@ def test_positive_result_followed_through_to_aid_paid(cadre_a, login, positive, 
         == 409
     )
     assert cadre_a.post(f"{base}/close", json={"note": "治疗结束"}).json()["status"] == "closed"
-    stats = admin.get(f"/api/v1/screenings/stats?year={date.today().year}").json()
+    stats = admin.get(f"/api/v1/screenings/stats?from={date.today().year}-01-01").json()
     assert stats["aid_paid_count"] == 1 and stats["aid_paid_amount"] == "10000.00"
 
 
@@ -232,3 +232,87 @@ def test_machine_clients_see_their_own_subtree_only(cadre_a, positive, app, sess
     assert [a["id"] for a in civil_a.get("/api/v1/aid-applications?status=submitted").json()["items"]] == [
         aid_id
     ]
+
+
+def test_follow_up_list_carries_her_name_without_a_call_per_woman(cadre_a, positive, login, tree, register):
+    fu = positive(213)
+    items = cadre_a.get("/api/v1/follow-ups").json()["items"]
+    assert [(i["id"], i["woman_name"]) for i in items] == [(fu, "测试213")]
+    assert cadre_a.get(f"/api/v1/follow-ups/{fu}").json()["woman_name"] == "测试213"
+    # As the women list shows it, to a role without pii:read too.
+    leader = login("leader", tree.county)
+    woman_id = items[0]["woman_id"]
+    assert leader.get(f"/api/v1/women/{woman_id}").json()["name"] == "测试213"
+    led = leader.get("/api/v1/follow-ups").json()["items"]
+    assert [(i["woman_name"], i["allowed_actions"]) for i in led] == [("测试213", [])]
+    renamed = cadre_a.patch(f"/api/v1/women/{woman_id}", json={"name": "改名213"})
+    assert renamed.status_code == 200
+    assert cadre_a.get("/api/v1/follow-ups").json()["items"][0]["woman_name"] == "改名213"
+    assert cadre_a.post(f"/api/v1/follow-ups/{fu}/actions/visit", json={}).json()["woman_name"] == "改名213"
+
+
+def test_aid_records_carry_the_callers_allowed_actions(cadre_a, positive, login, tree, app, session):
+    fu = positive(214)
+    for action, body in (("notify", {}), ("recheck", {}), ("diagnose", {"diagnosis": "cancer"})):
+        cadre_a.post(f"/api/v1/follow-ups/{fu}/actions/{action}", json=body)
+    created = cadre_a.post("/api/v1/aid-applications", json={"follow_up_id": fu, "amount": "500"})
+    assert created.json()["allowed_actions"] == []  # a cadre submits; others verify and approve
+    aid_id = created.json()["id"]
+    admin = login("county_admin", tree.county)
+    civil = Api(app, make_client_account(session, tree.county, "civil_affairs", "civil-allowed"), tree.county)
+
+    def allowed(client) -> list[str]:
+        listed = client.get("/api/v1/aid-applications").json()["items"]
+        one = client.get(f"/api/v1/aid-applications/{aid_id}").json()
+        assert listed[0]["allowed_actions"] == one["allowed_actions"]
+        return one["allowed_actions"]
+
+    assert allowed(admin) == ["verify", "reject"]
+    assert allowed(civil) == ["verify"]
+    assert allowed(cadre_a) == []
+    verified = civil.post(
+        f"/api/v1/aid-applications/{aid_id}/actions/verify", json={"hardship_status": "tekun"}
+    )
+    assert verified.json()["allowed_actions"] == []
+    assert allowed(admin) == ["approve", "reject"]
+    approved = admin.post(f"/api/v1/aid-applications/{aid_id}/actions/approve", json={})
+    assert approved.json()["allowed_actions"] == ["pay", "reject"]
+
+
+def test_aid_not_in_hardship_offers_only_reject(cadre_a, positive, login, tree):
+    fu = positive(215)
+    for action, body in (("notify", {}), ("recheck", {}), ("diagnose", {"diagnosis": "cancer"})):
+        cadre_a.post(f"/api/v1/follow-ups/{fu}/actions/{action}", json=body)
+    aid_id = cadre_a.post("/api/v1/aid-applications", json={"follow_up_id": fu, "amount": "100"}).json()["id"]
+    admin = login("county_admin", tree.county)
+    verified = admin.post(
+        f"/api/v1/aid-applications/{aid_id}/actions/verify", json={"hardship_status": "none"}
+    )
+    assert verified.json()["allowed_actions"] == ["reject"]
+    refused = admin.post(f"/api/v1/aid-applications/{aid_id}/actions/approve", json={})
+    assert refused.status_code == 409 and "不属于低保或特困" in refused.json()["detail"]
+
+
+def test_paid_in_the_future_is_refused(cadre_a, positive, login, tree):
+    fu = positive(216)
+    for action, body in (("notify", {}), ("recheck", {}), ("diagnose", {"diagnosis": "cancer"})):
+        cadre_a.post(f"/api/v1/follow-ups/{fu}/actions/{action}", json=body)
+    aid_id = cadre_a.post("/api/v1/aid-applications", json={"follow_up_id": fu, "amount": "100"}).json()["id"]
+    admin = login("county_admin", tree.county)
+    base = f"/api/v1/aid-applications/{aid_id}/actions"
+    admin.post(f"{base}/verify", json={"hardship_status": "dibao"})
+    admin.post(f"{base}/approve", json={})
+    future = admin.post(f"{base}/pay", json={"paid_at": "2099-01-02T10:00:00+08:00"})
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "paid_at"
+    assert admin.get(f"/api/v1/aid-applications/{aid_id}").json()["status"] == "approved"
+
+
+def test_precancer_must_be_treated_before_close(cadre_a, positive):
+    fu = positive(217)
+    base = f"/api/v1/follow-ups/{fu}/actions"
+    for action, body in (("notify", {}), ("recheck", {}), ("diagnose", {"diagnosis": "precancer"})):
+        assert cadre_a.post(f"{base}/{action}", json=body).status_code == 200
+    assert cadre_a.get(f"/api/v1/follow-ups/{fu}").json()["allowed_actions"] == ["treat", "lose", "visit"]
+    early = cadre_a.post(f"{base}/close", json={})
+    assert early.status_code == 409 and early.json()["allowed"] == ["treat", "lose", "visit"]
+    assert "先治疗" in early.json()["detail"]

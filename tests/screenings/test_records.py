@@ -111,6 +111,23 @@ def test_records_list_filters(cadre_a, woman):
     assert cadre_a.get("/api/v1/screenings?format=xlsx").content[:2] == b"PK"
 
 
+def test_records_list_takes_a_from_to_period(cadre_a, woman):
+    year = date.today().year
+    cadre_a.post("/api/v1/screenings", json=record_body(woman["id"], screened_on=f"{year - 1}-06-30"))
+    cadre_a.post("/api/v1/screenings", json=record_body(woman["id"], screened_on=f"{year - 1}-07-01"))
+    cadre_a.post("/api/v1/screenings", json=record_body(woman["id"]))
+
+    def screened(query: str) -> list[str]:
+        return sorted(r["screened_on"] for r in cadre_a.get(f"/api/v1/screenings?{query}").json()["items"])
+
+    assert screened(f"from={year - 1}-07-01") == [f"{year - 1}-07-01", date.today().isoformat()]
+    assert screened(f"to={year - 1}-07-01") == [
+        f"{year - 1}-06-30",
+        f"{year - 1}-07-01",
+    ]  # both ends inclusive
+    assert screened(f"from={year - 1}-06-30&to={year - 1}-06-30") == [f"{year - 1}-06-30"]
+
+
 def test_manual_create_is_idempotent_with_a_key(cadre_a, woman):
     headers = {"Idempotency-Key": "phone-retry-1"}
     first = cadre_a.post("/api/v1/screenings", json=record_body(woman["id"]), headers=headers)
