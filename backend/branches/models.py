@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -6,8 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import JSON, Field
 
-from backend.core.db import UTCDateTime
-from backend.core.scope import Ancestors, Timestamped, register_branch_model, scope_indexes
+from backend.core.scope import Ancestors, SoftDelete, Timestamped, register_branch_model, scope_indexes
 
 
 class BranchKind(StrEnum):
@@ -26,7 +25,7 @@ class BranchKind(StrEnum):
 GRASSROOTS_KINDS = (BranchKind.village, BranchKind.community)
 
 
-class Branch(Ancestors, Timestamped, table=True):
+class Branch(Ancestors, SoftDelete, Timestamped, table=True):
     """One federation in the tree: a place (county, township, village…) or a committee in an organ or enterprise."""
 
     __label__ = "组织"
@@ -45,7 +44,6 @@ class Branch(Ancestors, Timestamped, table=True):
     term_due_on: date | None = Field(default=None, index=True)
     # none_as_null: "no 妇女之家" is SQL NULL, so `has_womens_home` filters work on both databases.
     womens_home: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
-    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     def ancestor_ids(self) -> list[int]:
         return [int(p) for p in self.path.strip("/").split("/") if p]

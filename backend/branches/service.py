@@ -1,20 +1,146 @@
 """The org tree: create, edit, move a subtree, soft delete. No HTTP here."""
 
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from backend.branches.models import Branch
-from backend.branches.schemas import TERM_WARNING_DAYS, BranchCreate, BranchUpdate, TermStatus
+from backend.branches.models import Branch, BranchKind
+from backend.branches.schemas import TERM_WARNING_DAYS, BranchCreate, BranchPublic, BranchUpdate, TermStatus
 from backend.core import audit
 from backend.core.clock import today_in_china
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, ValidationFailed
-from backend.core.scope import ANCESTOR_COLUMNS, MAX_DEPTH, Principal, get_scoped, registered_scoped_tables
+from backend.core.paging import Column, ListParams
+from backend.core.scope import (
+    ANCESTOR_COLUMNS,
+    MAX_DEPTH,
+    Principal,
+    get_scoped,
+    registered_scoped_tables,
+    scoped,
+    subtree_filter,
+    within,
+)
 
 # Tables whose rows are history, not "records in the branch" that would block deleting it.
 _HISTORY_TABLES = {"audit_log"}
+
+COLUMNS = [
+    Column("code", "组织代码"),
+    Column("name", "名称"),
+    Column("kind", "类型", "branch_kind"),
+    Column("depth", "层级"),
+    Column("chair_name", "主席"),
+    Column("chair_phone", "主席电话"),
+    Column("term_started_on", "本届开始"),
+    Column("term_due_on", "换届到期"),
+    Column("term_status", "换届状态", "term_status"),
+    Column("womens_home.venue", "妇女之家场所"),
+    Column("womens_home.six_have_count", "六有达标项"),
+]
+SORTABLE = {
+    "code": Branch.code,
+    "name": Branch.name,
+    "created_at": Branch.created_at,
+    "term_due_on": Branch.term_due_on,
+    "depth": Branch.depth,
+    "id": Branch.id,
+}
+
+
+def to_public(node: Branch) -> BranchPublic:
+    return BranchPublic.model_validate(node)
+
+
+def _respond(
+    session: Session,
+    page: ListParams,
+    stmt,
+    *,
+    kind: list[BranchKind] | None = None,
+    depth: int | None = None,
+    term_status: TermStatus | None = None,
+    term_due_within: int | None = None,
+    has_womens_home: bool | None = None,
+) -> Any:
+    if kind:
+        stmt = stmt.where(Branch.kind.in_([k.value for k in kind]))
+    if depth is not None:
+        stmt = stmt.where(Branch.depth == depth)
+    if has_womens_home is not None:
+        stmt = stmt.where(
+            Branch.womens_home.is_not(None) if has_womens_home else Branch.womens_home.is_(None)
+        )
+    stmt = term_filter(stmt, term_status, term_due_within)
+    return page.respond(
+        session,
+        stmt,
+        to_public,
+        sortable=SORTABLE,
+        default_sort="code",
+        search=[Branch.name, Branch.code, Branch.chair_name],
+        columns=COLUMNS,
+        filename="branches",
+    )
+
+
+def list_branches(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    kind: list[BranchKind] | None = None,
+    parent_id: int | None = None,
+    under: int | None = None,
+    depth: int | None = None,
+    term_status: TermStatus | None = None,
+    term_due_within: int | None = None,
+    has_womens_home: bool | None = None,
+) -> Any:
+    stmt = scoped(select(Branch), principal)
+    if parent_id is not None:
+        stmt = stmt.where(Branch.parent_id == parent_id)
+    stmt = within(session, principal, stmt, Branch, under)
+    return _respond(
+        session,
+        page,
+        stmt,
+        kind=kind,
+        depth=depth,
+        term_status=term_status,
+        term_due_within=term_due_within,
+        has_womens_home=has_womens_home,
+    )
+
+
+def list_children(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    parent: Branch,
+    kind: list[BranchKind] | None = None,
+    term_status: TermStatus | None = None,
+) -> Any:
+    stmt = scoped(select(Branch), principal).where(Branch.parent_id == parent.id)
+    return _respond(session, page, stmt, kind=kind, term_status=term_status)
+
+
+def list_subtree(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    root: Branch,
+    kind: list[BranchKind] | None = None,
+    term_status: TermStatus | None = None,
+    term_due_within: int | None = None,
+) -> Any:
+    """The branch and every branch below it."""
+    stmt = scoped(select(Branch), principal).where(subtree_filter(Branch, root.id, root.depth))
+    return _respond(session, page, stmt, kind=kind, term_status=term_status, term_due_within=term_due_within)
 
 
 def place_under(node: Branch, parent: Branch | None) -> None:
@@ -130,7 +256,7 @@ def move_subtree(session: Session, principal: Principal, node: Branch, new_paren
     return session.get(Branch, node.id)
 
 
-def soft_delete(session: Session, principal: Principal, node: Branch) -> None:
+def delete_branch(session: Session, principal: Principal, node: Branch) -> None:
     if node.id == principal.branch_id:
         raise Forbidden("不能删除自己所在的组织")
     child = session.exec(
@@ -146,7 +272,7 @@ def soft_delete(session: Session, principal: Principal, node: Branch) -> None:
             stmt = stmt.where(table.c.deleted_at.is_(None))
         if session.execute(stmt.limit(1)).first() is not None:
             raise Conflict(f"该组织下还有记录({table.name}),不能删除", blocking=table.name)
-    node.deleted_at = utcnow()
+    node.soft_delete()
     session.flush()
 
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
 from backend.core.db import UTCDateTime, utcnow
-from backend.core.scope import BranchScoped, Timestamped, scope_indexes
+from backend.core.scope import BranchScoped, SoftDelete, Timestamped, scope_indexes
 
 
 class Event(BranchScoped, table=True):
@@ -23,7 +23,7 @@ class Event(BranchScoped, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
-class WebhookSubscription(BranchScoped, Timestamped, table=True):
+class WebhookSubscription(BranchScoped, SoftDelete, Timestamped, table=True):
     """Where a bureau wants events of a subtree sent, signed per the Standard Webhooks spec."""
 
     __tablename__ = "webhook_subscription"
@@ -47,7 +47,6 @@ class WebhookSubscription(BranchScoped, Timestamped, table=True):
     # One delivery loop per subscription at a time, in order; a dead worker's lease runs out.
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @classmethod
     def __visibility__(cls, stmt: Any, principal: Any) -> Any:

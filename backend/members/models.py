@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Field, SQLModel
 
 from backend.core.db import UTCDateTime, utcnow
-from backend.core.scope import BranchScoped, Timestamped, scope_indexes
+from backend.core.scope import BranchScoped, SoftDelete, Timestamped, scope_indexes
 
 
 class MemberTitle(StrEnum):
@@ -60,7 +60,7 @@ class RecommendationOutcome(StrEnum):
     not_adopted = "not_adopted"
 
 
-class Member(BranchScoped, Timestamped, table=True):
+class Member(BranchScoped, SoftDelete, Timestamped, table=True):
     """A person of the federation (chair, 执委, 妇女干事…), kept in the branch she belongs to."""
 
     __label__ = "会员"
@@ -76,7 +76,6 @@ class Member(BranchScoped, Timestamped, table=True):
     education: Education | None = Field(default=None, sa_type=sa.String(32))
     talent_pool: bool = Field(default=False, index=True)
     note: str | None = Field(default=None, max_length=500)
-    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class MemberPosition(BranchScoped, Timestamped, table=True):

@@ -1,11 +1,10 @@
 from typing import Annotated
 
 from fastapi import Query
-from sqlmodel import select
 
 from backend.core.deps import SessionDep, perm
-from backend.core.paging import LIST_RESPONSES, Column, PageDep
-from backend.core.scope import get_scoped, scoped, within
+from backend.core.paging import LIST_RESPONSES, PageDep
+from backend.core.scope import get_scoped
 from backend.core.uow import Router
 from backend.members import service
 from backend.members.models import Education, Gender, Member, MemberTitle, PoliticalStatus
@@ -28,28 +27,6 @@ router = Router(prefix="/members", tags=["members"])
 MembersRead = perm("members:read")
 MembersWrite = perm("members:write")
 
-COLUMNS = [
-    Column("name", "姓名"),
-    Column("branch_name", "所在组织"),
-    Column("title", "职务", "member_title"),
-    Column("part_time", "兼职"),
-    Column("gender", "性别", "gender"),
-    Column("birth_date", "出生日期"),
-    Column("phone", "电话"),
-    Column("ethnicity", "民族"),
-    Column("political_status", "政治面貌", "political_status"),
-    Column("education", "学历", "education"),
-    Column("talent_pool", "后备人才"),
-    Column("last_trained_on", "最近培训"),
-    Column("trained_this_year", "今年已培训"),
-]
-SORTABLE = {
-    "name": Member.name,
-    "created_at": Member.created_at,
-    "birth_date": Member.birth_date,
-    "id": Member.id,
-}
-
 
 @router.get("", response_model=MemberList, responses=LIST_RESPONSES)
 def list_members(
@@ -66,48 +43,38 @@ def list_members(
     political_status: PoliticalStatus | None = None,
     education: Education | None = None,
 ):
-    stmt = within(session, principal, scoped(select(Member), principal), Member, under)
-    if branch_id is not None:
-        stmt = stmt.where(Member.branch_id == branch_id)
-    for column, value in (
-        (Member.gender, gender),
-        (Member.political_status, political_status),
-        (Member.education, education),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value.value)
-    stmt = service.filter_members(
-        stmt, title=title, part_time=part_time, trained_this_year=trained_this_year, talent_pool=talent_pool
-    )
-    return page.respond(
+    return service.list_members(
         session,
-        service.list_statement(stmt),
-        service.row_converter(principal),
-        sortable=SORTABLE,
-        default_sort="-created_at",
-        search=[Member.name, Member.phone],
-        columns=COLUMNS,
-        filename="members",
-        scalars=False,
+        principal,
+        page,
+        under=under,
+        branch_id=branch_id,
+        title=title,
+        part_time=part_time,
+        trained_this_year=trained_this_year,
+        talent_pool=talent_pool,
+        gender=gender,
+        political_status=political_status,
+        education=education,
     )
 
 
 @router.post("", response_model=MemberDetail, status_code=201)
 def create_member(session: SessionDep, principal: MembersWrite, body: MemberCreate):
     member = service.create_member(session, principal, body)
-    return service.detail(session, principal, member)
+    return service.to_public(session, principal, member)
 
 
 @router.get("/{member_id}", response_model=MemberDetail)
 def get_member(session: SessionDep, principal: MembersRead, member_id: int):
-    return service.detail(session, principal, get_scoped(session, Member, member_id, principal))
+    return service.to_public(session, principal, get_scoped(session, Member, member_id, principal))
 
 
 @router.patch("/{member_id}", response_model=MemberDetail)
 def update_member(session: SessionDep, principal: MembersWrite, member_id: int, body: MemberUpdate):
     member = get_scoped(session, Member, member_id, principal)
     service.update_member(session, principal, member, body)
-    return service.detail(session, principal, member)
+    return service.to_public(session, principal, member)
 
 
 @router.delete("/{member_id}", status_code=204)
@@ -118,7 +85,7 @@ def delete_member(session: SessionDep, principal: MembersWrite, member_id: int):
 @router.post("/{member_id}/positions", response_model=PositionPublic, status_code=201)
 def add_position(session: SessionDep, principal: MembersWrite, member_id: int, body: PositionCreate):
     member = get_scoped(session, Member, member_id, principal)
-    return service.position_public(service.add_position(session, principal, member, body))
+    return service.position_to_public(service.add_position(session, principal, member, body))
 
 
 @router.patch("/{member_id}/positions/{position_id}", response_model=PositionPublic)
@@ -127,7 +94,7 @@ def update_position(
 ):
     member = get_scoped(session, Member, member_id, principal)
     position = service.get_position(session, member, position_id)
-    return service.position_public(service.update_position(session, position, body))
+    return service.position_to_public(service.update_position(session, position, body))
 
 
 @router.delete("/{member_id}/positions/{position_id}", status_code=204)

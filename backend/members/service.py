@@ -10,14 +10,18 @@ from backend.branches.models import Branch
 from backend.core.clock import today_in_china
 from backend.core.db import utcnow
 from backend.core.errors import NotFound, ValidationFailed
-from backend.core.scope import Principal, get_scoped
+from backend.core.paging import Column, ListParams
+from backend.core.scope import Principal, get_scoped, scoped, within
 from backend.core.security import mask_phone
 from backend.members.models import (
+    Education,
+    Gender,
     Member,
     MemberPosition,
     MemberRecommendation,
     MemberTitle,
     MemberTraining,
+    PoliticalStatus,
 )
 from backend.members.schemas import (
     MemberCreate,
@@ -33,6 +37,28 @@ from backend.members.schemas import (
     TrainingCreate,
     TrainingPublic,
 )
+
+COLUMNS = [
+    Column("name", "姓名"),
+    Column("branch_name", "所在组织"),
+    Column("title", "职务", "member_title"),
+    Column("part_time", "兼职"),
+    Column("gender", "性别", "gender"),
+    Column("birth_date", "出生日期"),
+    Column("phone", "电话"),
+    Column("ethnicity", "民族"),
+    Column("political_status", "政治面貌", "political_status"),
+    Column("education", "学历", "education"),
+    Column("talent_pool", "后备人才"),
+    Column("last_trained_on", "最近培训"),
+    Column("trained_this_year", "今年已培训"),
+]
+SORTABLE = {
+    "name": Member.name,
+    "created_at": Member.created_at,
+    "birth_date": Member.birth_date,
+    "id": Member.id,
+}
 
 
 def year_start(today: date | None = None) -> date:
@@ -55,7 +81,7 @@ def _primary_position_subquery(column):
     )
 
 
-def list_statement(stmt):
+def _list_statement(stmt):
     """The member columns a list shows, in one query: branch name, main post, last training."""
     last_trained = (
         select(sa.func.max(MemberTraining.trained_on))
@@ -70,7 +96,7 @@ def list_statement(stmt):
     )
 
 
-def filter_members(
+def _filter(
     stmt,
     *,
     title: MemberTitle | None = None,
@@ -109,7 +135,7 @@ def shown_phone(principal: Principal, phone: str | None) -> tuple[str | None, bo
     return mask_phone(phone), True
 
 
-def to_public(principal: Principal, member: Member, extra: dict[str, Any] | None = None) -> MemberPublic:
+def _member_public(principal: Principal, member: Member, extra: dict[str, Any] | None = None) -> MemberPublic:
     extra = extra or {}
     phone, masked = shown_phone(principal, member.phone)
     last = extra.get("last_trained_on")
@@ -138,21 +164,60 @@ def to_public(principal: Principal, member: Member, extra: dict[str, Any] | None
     )
 
 
-def row_converter(principal: Principal):
-    def convert(row) -> MemberPublic:
-        member, branch_name, title, part_time, last = row
-        return to_public(
-            principal,
-            member,
-            {"branch_name": branch_name, "title": title, "part_time": part_time, "last_trained_on": last},
-        )
-
-    return convert
+def _from_row(principal: Principal, row) -> MemberPublic:
+    member, branch_name, title, part_time, last = row
+    return _member_public(
+        principal,
+        member,
+        {"branch_name": branch_name, "title": title, "part_time": part_time, "last_trained_on": last},
+    )
 
 
-def detail(session: Session, principal: Principal, member: Member) -> MemberDetail:
-    row = session.execute(list_statement(select(Member).where(Member.id == member.id))).one()
-    public = row_converter(principal)(row)
+def list_members(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    under: int | None = None,
+    branch_id: int | None = None,
+    title: MemberTitle | None = None,
+    part_time: bool | None = None,
+    trained_this_year: bool | None = None,
+    talent_pool: bool | None = None,
+    gender: Gender | None = None,
+    political_status: PoliticalStatus | None = None,
+    education: Education | None = None,
+) -> Any:
+    stmt = within(session, principal, scoped(select(Member), principal), Member, under)
+    if branch_id is not None:
+        stmt = stmt.where(Member.branch_id == branch_id)
+    for column, value in (
+        (Member.gender, gender),
+        (Member.political_status, political_status),
+        (Member.education, education),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value.value)
+    stmt = _filter(
+        stmt, title=title, part_time=part_time, trained_this_year=trained_this_year, talent_pool=talent_pool
+    )
+    return page.respond(
+        session,
+        _list_statement(stmt),
+        lambda row: _from_row(principal, row),
+        sortable=SORTABLE,
+        default_sort="-created_at",
+        search=[Member.name, Member.phone],
+        columns=COLUMNS,
+        filename="members",
+        scalars=False,
+    )
+
+
+def to_public(session: Session, principal: Principal, member: Member) -> MemberDetail:
+    """A member with her posts, training log and recommendations; the phone masked without `pii:read`."""
+    row = session.execute(_list_statement(select(Member).where(Member.id == member.id))).one()
+    public = _from_row(principal, row)
     today = today_in_china()
     positions = session.exec(
         select(MemberPosition)
@@ -171,13 +236,13 @@ def detail(session: Session, principal: Principal, member: Member) -> MemberDeta
     ).all()
     return MemberDetail(
         **public.model_dump(),
-        positions=[position_public(p, today) for p in positions],
+        positions=[position_to_public(p, today) for p in positions],
         trainings=[TrainingPublic.model_validate(t) for t in trainings],
         recommendations=[RecommendationPublic.model_validate(r) for r in recs],
     )
 
 
-def position_public(position: MemberPosition, today: date | None = None) -> PositionPublic:
+def position_to_public(position: MemberPosition, today: date | None = None) -> PositionPublic:
     today = today or today_in_china()
     public = PositionPublic.model_validate(position)
     public.current = position.ended_on is None or position.ended_on >= today
@@ -214,7 +279,7 @@ def update_member(session: Session, principal: Principal, member: Member, data: 
 
 
 def delete_member(session: Session, member: Member) -> None:
-    member.deleted_at = utcnow()
+    member.soft_delete()
     session.flush()
 
 

@@ -1,8 +1,7 @@
-from datetime import date
-
 from pydantic import BaseModel
 
 from backend.activities.schemas import ActivityStats
+from backend.core.clock import PeriodOut
 from backend.screenings.schemas import ScreeningStats
 from backend.tickets.schemas import TicketStats
 from backend.volunteers.schemas import VolunteerStats
@@ -12,11 +11,6 @@ class ReportBranch(BaseModel):
     id: int
     name: str
     kind: str
-
-
-class ReportPeriod(BaseModel):
-    since: date
-    until: date
 
 
 class BranchFigures(BaseModel):
@@ -32,7 +26,7 @@ class ReportOverview(BaseModel):
     Screening figures are for the calendar year in which the period ends (its plans are yearly)."""
 
     branch: ReportBranch
-    period: ReportPeriod
+    period: PeriodOut
     branches: BranchFigures
     tickets: TicketStats | None = None
     screening: ScreeningStats | None = None

@@ -1,6 +1,6 @@
 """One call for a dashboard: each domain's figures for one subtree and period, computed from rows."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -10,19 +10,12 @@ from backend.branches.models import Branch
 from backend.branches.schemas import TERM_WARNING_DAYS
 from backend.core.clock import Period, today_in_china
 from backend.core.scope import Principal, scoped, subtree_filter
-from backend.reports.schemas import BranchFigures, ReportBranch, ReportOverview, ReportPeriod
+from backend.reports.schemas import BranchFigures, ReportBranch, ReportOverview
 from backend.screenings import service as screenings_service
 from backend.tickets import service as tickets_service
 from backend.volunteers import service as volunteers_service
 
 VILLAGE_KINDS = ("village", "community")
-
-
-def default_period(since: date | None, until: date | None) -> ReportPeriod:
-    today = today_in_china()
-    until = until or today
-    since = since or until.replace(month=1, day=1)
-    return ReportPeriod(since=since, until=until)
 
 
 def branch_figures(session: Session, principal: Principal, root: Branch) -> BranchFigures:
@@ -47,28 +40,29 @@ def branch_figures(session: Session, principal: Principal, root: Branch) -> Bran
     )
 
 
-def overview(session: Session, principal: Principal, root: Branch, period: ReportPeriod) -> ReportOverview:
+def overview(session: Session, principal: Principal, root: Branch, period: Period) -> ReportOverview:
+    """Screening figures are for the calendar year in which the period ends (its plans are yearly)."""
     return ReportOverview(
         branch=ReportBranch(id=root.id, name=root.name, kind=root.kind),
-        period=period,
+        period=period.out(),
         branches=branch_figures(session, principal, root),
         tickets=(
-            tickets_service.ticket_stats(session, principal, Period(period.since, period.until), root.id)
+            tickets_service.ticket_stats(session, principal, period, root.id)
             if principal.can("tickets:stats")
             else None
         ),
         activities=(
-            activities_service.stats(session, principal, root, Period(period.since, period.until))
+            activities_service.stats(session, principal, root, period)
             if principal.can("activities:read")
             else None
         ),
         volunteers=(
-            volunteers_service.stats(session, principal, root, period.since, period.until)
+            volunteers_service.stats(session, principal, root, period)
             if principal.can("volunteers:read")
             else None
         ),
         screening=(
-            screenings_service.stats(session, root, Period.year(period.until.year))
+            screenings_service.stats(session, root, Period.year(period.end.year))
             if principal.can("screenings:stats")
             else None
         ),

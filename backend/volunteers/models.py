@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Field
 
 from backend.core.db import UTCDateTime
-from backend.core.scope import BranchScoped, Timestamped, scope_indexes
+from backend.core.scope import BranchScoped, SoftDelete, Timestamped, scope_indexes
 
 
 class TeamType(StrEnum):
@@ -39,7 +39,7 @@ class ServiceRecordStatus(StrEnum):
     rejected = "rejected"
 
 
-class VolunteerTeam(BranchScoped, Timestamped, table=True):
+class VolunteerTeam(BranchScoped, SoftDelete, Timestamped, table=True):
     """巾帼志愿服务队: always a named leader (and, when she has a login, the account that approves hours)."""
 
     __tablename__ = "volunteer_team"
@@ -54,10 +54,9 @@ class VolunteerTeam(BranchScoped, Timestamped, table=True):
     leader_user_id: int | None = Field(default=None, foreign_key="user.id")
     founded_on: date | None = None
     note: str | None = Field(default=None, max_length=500)
-    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class Volunteer(BranchScoped, Timestamped, table=True):
+class Volunteer(BranchScoped, SoftDelete, Timestamped, table=True):
     """A registered volunteer of one team; placed in the team's branch."""
 
     __label__ = "志愿者"
@@ -70,10 +69,9 @@ class Volunteer(BranchScoped, Timestamped, table=True):
     skills: list[str] = Field(default_factory=list, sa_type=JSON)
     joined_on: date | None = None
     status: VolunteerStatus = Field(default=VolunteerStatus.active, sa_type=sa.String(32))
-    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class ServiceRecord(BranchScoped, Timestamped, table=True):
+class ServiceRecord(BranchScoped, SoftDelete, Timestamped, table=True):
     """Hours a volunteer served on a day; they count only once approved by the team leader or a cadre."""
 
     __tablename__ = "service_record"
@@ -100,4 +98,3 @@ class ServiceRecord(BranchScoped, Timestamped, table=True):
     decided_by_name: str | None = Field(default=None, max_length=100)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reject_reason: str | None = Field(default=None, max_length=500)
-    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.core.clock import PeriodOut
 from backend.core.paging import Page
-from backend.core.schemas import DateRange
 from backend.volunteers.models import ServiceRecordStatus, TargetGroup, TeamType, VolunteerStatus
 
 PHONE_PATTERN = r"^[0-9+\- ]{5,20}$"
@@ -163,7 +163,7 @@ class BranchHours(BaseModel):
 class VolunteerStats(BaseModel):
     branch_id: int
     branch_name: str
-    period: DateRange
+    period: PeriodOut
     teams: int
     volunteers: int = Field(description="在岗志愿者人数")
     approved_hours: Decimal = Field(description="期内已审核通过的服务时长(只有通过的才计入)")

@@ -2,21 +2,24 @@
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from backend.activities.models import Activity
 from backend.branches.models import Branch
-from backend.core.clock import today_in_china
+from backend.core.clock import Period, today_in_china
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from backend.core.schemas import DateRange
-from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
+from backend.core.paging import Column, ListParams
+from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped, subtree_filter, within
 from backend.core.security import mask_phone
 from backend.volunteers.models import (
     ServiceRecord,
     ServiceRecordStatus,
+    TargetGroup,
+    TeamType,
     Volunteer,
     VolunteerStatus,
     VolunteerTeam,
@@ -71,7 +74,19 @@ def _place_like(record, owner) -> None:
 # ---- teams
 
 
-def team_statement(stmt):
+TEAM_COLUMNS = [
+    Column("name", "队伍名称"),
+    Column("branch_name", "所属组织"),
+    Column("type", "类型", "volunteer_team_type"),
+    Column("leader_name", "队长"),
+    Column("leader_phone", "队长电话"),
+    Column("founded_on", "成立日期"),
+    Column("volunteers", "在岗人数"),
+    Column("approved_hours", "累计服务时长"),
+]
+
+
+def _team_statement(stmt):
     volunteers = (
         sa.select(sa.func.count())
         .where(
@@ -96,7 +111,7 @@ def team_statement(stmt):
     )
 
 
-def team_row(row) -> TeamPublic:
+def _team_from_row(row) -> TeamPublic:
     team, branch_name, volunteers, hours = row
     fields = {name: getattr(team, name) for name in TeamPublic.model_fields if hasattr(team, name)}
     return TeamPublic(
@@ -104,9 +119,38 @@ def team_row(row) -> TeamPublic:
     )
 
 
-def team_detail(session: Session, team: VolunteerTeam) -> TeamPublic:
-    return team_row(
-        session.execute(team_statement(select(VolunteerTeam).where(VolunteerTeam.id == team.id))).one()
+def team_to_public(session: Session, team: VolunteerTeam) -> TeamPublic:
+    return _team_from_row(
+        session.execute(_team_statement(select(VolunteerTeam).where(VolunteerTeam.id == team.id))).one()
+    )
+
+
+def list_teams(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    under: int | None = None,
+    type: TeamType | None = None,
+) -> Any:
+    stmt = within(session, principal, scoped(select(VolunteerTeam), principal), VolunteerTeam, under)
+    if type is not None:
+        stmt = stmt.where(VolunteerTeam.type == type.value)
+    return page.respond(
+        session,
+        _team_statement(stmt),
+        _team_from_row,
+        sortable={
+            "name": VolunteerTeam.name,
+            "created_at": VolunteerTeam.created_at,
+            "founded_on": VolunteerTeam.founded_on,
+            "id": VolunteerTeam.id,
+        },
+        default_sort="-created_at",
+        search=[VolunteerTeam.name, VolunteerTeam.leader_name],
+        columns=TEAM_COLUMNS,
+        filename="volunteer-teams",
+        scalars=False,
     )
 
 
@@ -144,21 +188,29 @@ def delete_team(session: Session, team: VolunteerTeam) -> None:
     ).first()
     if active is not None:
         raise Conflict("队伍里还有志愿者,请先把他们调出或标记为已退出")
-    team.deleted_at = utcnow()
+    team.soft_delete()
     session.flush()
 
 
 # ---- volunteers
 
 
-def volunteer_statement(stmt):
+VOLUNTEER_COLUMNS = [
+    Column("name", "姓名"),
+    Column("team_name", "所在队伍"),
+    Column("phone", "电话"),
+    Column("skills", "特长"),
+    Column("joined_on", "加入日期"),
+    Column("status", "状态", "volunteer_status"),
+]
+
+
+def _volunteer_statement(stmt):
     team_name = sa.select(VolunteerTeam.name).where(VolunteerTeam.id == Volunteer.team_id).scalar_subquery()
     return stmt.add_columns(team_name.label("team_name"))
 
 
-def volunteer_public(
-    principal: Principal, volunteer: Volunteer, team_name: str | None = None
-) -> VolunteerPublic:
+def _volunteer_public(principal: Principal, volunteer: Volunteer, team_name: str | None) -> VolunteerPublic:
     masked = bool(volunteer.phone) and not principal.can("pii:read")
     return VolunteerPublic(
         id=volunteer.id,
@@ -176,8 +228,41 @@ def volunteer_public(
     )
 
 
-def volunteer_converter(principal: Principal):
-    return lambda row: volunteer_public(principal, row[0], row[1])
+def to_public(session: Session, principal: Principal, volunteer: Volunteer) -> VolunteerPublic:
+    """A volunteer as the caller may see her: the phone masked without `pii:read`."""
+    return _volunteer_public(principal, volunteer, session.get(VolunteerTeam, volunteer.team_id).name)
+
+
+def list_volunteers(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    under: int | None = None,
+    team_id: int | None = None,
+    status: VolunteerStatus | None = None,
+) -> Any:
+    stmt = within(session, principal, scoped(select(Volunteer), principal), Volunteer, under)
+    if team_id is not None:
+        stmt = stmt.where(Volunteer.team_id == team_id)
+    if status is not None:
+        stmt = stmt.where(Volunteer.status == status.value)
+    return page.respond(
+        session,
+        _volunteer_statement(stmt),
+        lambda row: _volunteer_public(principal, row[0], row[1]),
+        sortable={
+            "name": Volunteer.name,
+            "created_at": Volunteer.created_at,
+            "joined_on": Volunteer.joined_on,
+            "id": Volunteer.id,
+        },
+        default_sort="-created_at",
+        search=[Volunteer.name, Volunteer.phone],
+        columns=VOLUNTEER_COLUMNS,
+        filename="volunteers",
+        scalars=False,
+    )
 
 
 def _team_in_scope(
@@ -213,14 +298,27 @@ def update_volunteer(session: Session, volunteer: Volunteer, data: VolunteerUpda
 
 
 def delete_volunteer(session: Session, volunteer: Volunteer) -> None:
-    volunteer.deleted_at = utcnow()
+    volunteer.soft_delete()
     session.flush()
 
 
 # ---- service records
 
 
-def record_statement(stmt):
+RECORD_COLUMNS = [
+    Column("date", "服务日期"),
+    Column("volunteer_name", "志愿者"),
+    Column("team_name", "队伍"),
+    Column("hours", "时长(小时)"),
+    Column("target_group", "服务对象", "target_group"),
+    Column("status", "状态", "service_record_status"),
+    Column("reported_by_name", "填报人"),
+    Column("decided_by_name", "审核人"),
+    Column("reject_reason", "驳回原因"),
+]
+
+
+def _record_statement(stmt):
     volunteer_name = (
         sa.select(Volunteer.name).where(Volunteer.id == ServiceRecord.volunteer_id).scalar_subquery()
     )
@@ -230,7 +328,7 @@ def record_statement(stmt):
     return stmt.add_columns(volunteer_name.label("volunteer_name"), team_name.label("team_name"))
 
 
-def record_public(
+def _record_public(
     record: ServiceRecord, volunteer_name: str | None = None, team_name: str | None = None
 ) -> ServiceRecordPublic:
     return ServiceRecordPublic(
@@ -254,13 +352,57 @@ def record_public(
     )
 
 
-def record_row(row) -> ServiceRecordPublic:
-    return record_public(*row)
+def record_to_public(session: Session, record: ServiceRecord) -> ServiceRecordPublic:
+    row = session.execute(_record_statement(select(ServiceRecord).where(ServiceRecord.id == record.id))).one()
+    return _record_public(*row)
 
 
-def record_detail(session: Session, record: ServiceRecord) -> ServiceRecordPublic:
-    row = session.execute(record_statement(select(ServiceRecord).where(ServiceRecord.id == record.id))).one()
-    return record_row(row)
+def list_service_records(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    under: int | None = None,
+    status: ServiceRecordStatus | None = None,
+    team_id: int | None = None,
+    volunteer_id: int | None = None,
+    target_group: TargetGroup | None = None,
+    activity_id: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Any:
+    """Service hours in the caller's subtree; `start`/`end` (the API's `from`/`to`) bound the service day, inclusive."""
+    stmt = within(session, principal, scoped(select(ServiceRecord), principal), ServiceRecord, under)
+    for column, value in (
+        (ServiceRecord.team_id, team_id),
+        (ServiceRecord.volunteer_id, volunteer_id),
+        (ServiceRecord.activity_id, activity_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if status is not None:
+        stmt = stmt.where(ServiceRecord.status == status.value)
+    if target_group is not None:
+        stmt = stmt.where(ServiceRecord.target_group == target_group.value)
+    if start is not None:
+        stmt = stmt.where(ServiceRecord.served_on >= start)
+    if end is not None:
+        stmt = stmt.where(ServiceRecord.served_on <= end)
+    return page.respond(
+        session,
+        _record_statement(stmt),
+        lambda row: _record_public(*row),
+        sortable={
+            "date": ServiceRecord.served_on,
+            "created_at": ServiceRecord.created_at,
+            "hours": ServiceRecord.hours,
+            "id": ServiceRecord.id,
+        },
+        default_sort="-created_at",
+        columns=RECORD_COLUMNS,
+        filename="service-records",
+        scalars=False,
+    )
 
 
 def _check_day(
@@ -345,7 +487,7 @@ def update_record(
 def delete_record(session: Session, record: ServiceRecord) -> None:
     if record.status == ServiceRecordStatus.approved:
         raise Conflict("已审核通过的服务记录不能删除")
-    record.deleted_at = utcnow()
+    record.soft_delete()
     session.flush()
 
 
@@ -398,18 +540,14 @@ def _hours(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.1"))
 
 
-def stats(
-    session: Session, principal: Principal, root: Branch, date_from: date, date_to: date
-) -> VolunteerStats:
+def stats(session: Session, principal: Principal, root: Branch, period: Period) -> VolunteerStats:
     depth = root.depth
-    teams = scoped(select(VolunteerTeam.id), principal).where(getattr(VolunteerTeam, f"a{depth}") == root.id)
+    teams = scoped(select(VolunteerTeam.id), principal).where(subtree_filter(VolunteerTeam, root.id, depth))
     volunteers = scoped(select(Volunteer.id), principal).where(
-        getattr(Volunteer, f"a{depth}") == root.id, Volunteer.status == VolunteerStatus.active.value
+        subtree_filter(Volunteer, root.id, depth), Volunteer.status == VolunteerStatus.active.value
     )
     records = scoped(select(ServiceRecord), principal).where(
-        getattr(ServiceRecord, f"a{depth}") == root.id,
-        ServiceRecord.served_on >= date_from,
-        ServiceRecord.served_on <= date_to,
+        subtree_filter(ServiceRecord, root.id, depth), period.covers_day(ServiceRecord.served_on)
     )
     totals = dict(
         (s, (n, h))
@@ -467,7 +605,7 @@ def stats(
     return VolunteerStats(
         branch_id=root.id,
         branch_name=root.name,
-        period=DateRange(date_from=date_from, date_to=date_to),
+        period=period.out(),
         teams=count(teams),
         volunteers=count(volunteers),
         approved_hours=_hours(totals.get(APPROVED, (0, 0))[1]),

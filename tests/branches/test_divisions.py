@@ -76,6 +76,7 @@ def test_demo_builds_the_county_with_logins_and_runs_once(db, anon):
             "township2.cadre",
             "village.rep",
             "village2.rep",
+            "caring.mother",
         }
         first_town = session.exec(
             select(Branch).where(Branch.depth == 2, Branch.code.is_not(None)).order_by(Branch.code)
@@ -83,6 +84,7 @@ def test_demo_builds_the_county_with_logins_and_runs_once(db, anon):
         assert users["township.cadre"].branch_id == first_town.id
         rep_branch = session.get(Branch, users["village.rep"].branch_id)
         assert rep_branch.parent_id == first_town.id
+        assert users["caring.mother"].branch_id == rep_branch.id  # a 爱心妈妈 in the village rep's village
         assert {c.client_id for c in session.exec(select(ApiClient))} == {"health-bureau", "civil-affairs"}
     r = anon.post(
         "/api/v1/auth/token",

@@ -204,7 +204,7 @@ def test_volunteer_figures_count_only_approved_hours(login, tree, team_a1):
     )
     login("cadre", tree.town_b).post(f"{RECORDS}/{old['id']}/actions/approve")
 
-    s = admin.get(f"{TEAMS}/stats", params={"date_from": (today_in_china() - timedelta(days=30)).isoformat()})
+    s = admin.get(f"{TEAMS}/stats", params={"from": (today_in_china() - timedelta(days=30)).isoformat()})
     assert s.status_code == 200, s.text
     s = s.json()
     assert (s["teams"], s["volunteers"]) == (2, 2)
