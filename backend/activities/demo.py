@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from backend.activities import photos as photo_store
 from backend.activities.models import Activity, ActivityPhoto, ActivitySignIn
+from backend.core.clock import CHINA_TZ
 from backend.core.db import utcnow
-from backend.core.paging import CHINA_TZ
 from backend.core.scope import ancestor_values
 
 TITLES = {

@@ -3,10 +3,16 @@
 A domain declares its steps once, in a table: the states each step may start from, the state it leads to, its
 body, the guard that may still refuse it, and the function that does it. From that one table come
 
-- `allowed(record, principal)`: the steps the caller may take now, sent with every record;
-- `perform(...)`: check, apply, move the state; a refused step is 409 with the allowed list;
+- `allowed(record, principal)`: the steps the caller may take now (state, permission, guards), sent with every
+  record;
+- `perform(...)`: check, apply, move the state; a refused step is 409 with `allowed` (what the record's state
+  permits now, whoever may do it) and the record's state under the workflow's `state_key`;
 - `action_routes(...)`: `POST /{resource}/{id}/actions/{step}` for every step, one route each, so the OpenAPI
-  document names each step's body.
+  document names each step's body (optional when every field has a default).
+
+A guard decides whether a step is offered at all (its state, who asks). A condition the caller can still meet
+(missing photos, a start still to come) belongs in the step's function instead: the step stays offered and the
+attempt says what is missing.
 """
 
 import inspect
@@ -48,7 +54,7 @@ class StepContext(Generic[R]):
 # A guard answers None when the step may go ahead, or the reason (in Chinese) it may not: a text is refused as
 # 409 with the allowed list; an `AppError` (403 for "not yours to do", a 409 naming what is missing) is raised as
 # it is. Either way the step is left out of the allowed actions. `principal` is None when the question is what the
-# record's state permits to whoever holds the permissions.
+# record's state permits to whoever holds the permissions (a guard about the caller then answers None).
 Guard = Callable[[Any, Principal | None, datetime], str | AppError | None]
 
 

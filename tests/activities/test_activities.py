@@ -256,3 +256,12 @@ def test_every_activity_carries_the_steps_its_reader_may_take(login, tree, repor
     assert done["status"] == "verified" and done["allowed_actions"] == []
     r = cadre_a.post(f"{BASE}/{held['id']}/actions/verify", json={})
     assert r.status_code == 409 and r.json()["activity_status"] == "verified" and r.json()["status"] == 409
+
+
+def test_a_step_whose_body_is_all_optional_may_be_sent_without_one(login, tree):
+    rep = login("village_rep", tree.village_a1)
+    body = {"type": "other", "title": "已过时的计划", "starts_at": ago(hours=1), "status": "planned"}
+    planned = rep.post(BASE, json=body).json()
+    assert planned["status"] == "planned" and planned["allowed_actions"] == ["hold"]
+    held = rep.post(f"{BASE}/{planned['id']}/actions/hold")
+    assert held.status_code == 200 and held.json()["status"] == "held" and held.json()["participants"] is None
