@@ -1,16 +1,13 @@
 from typing import Annotated, Literal
 
 from fastapi import Form, Query
-from sqlmodel import select
 
 from backend.auth import service
 from backend.auth.models import User
 from backend.auth.roles import Role
 from backend.auth.schemas import (
-    BranchRef,
     LogoutRequest,
     MeResponse,
-    MeUser,
     PasswordReset,
     RefreshRequest,
     TokenResponse,
@@ -21,8 +18,8 @@ from backend.auth.schemas import (
 )
 from backend.core.deps import Authenticated, Public, SessionDep, UsersAdmin
 from backend.core.errors import AppError, BadRequest
-from backend.core.paging import LIST_RESPONSES, Column, PageDep
-from backend.core.scope import get_scoped, scoped, within
+from backend.core.paging import LIST_RESPONSES, PageDep
+from backend.core.scope import get_scoped
 from backend.core.uow import Router, reads_first
 
 router = Router(prefix="/auth", tags=["auth"])
@@ -71,35 +68,7 @@ def logout(session: SessionDep, principal: Authenticated, body: LogoutRequest | 
 
 @router.get("/me", response_model=MeResponse)
 def me(principal: Authenticated):
-    # Everything here was read with the account when the request was let in.
-    branch = BranchRef(
-        id=principal.branch_id,
-        name=principal.branch_name,
-        kind=principal.branch_kind,
-        path=principal.branch_path,
-        code=principal.branch_code,
-        depth=principal.branch_depth,
-    )
-    return MeResponse(
-        user=MeUser(
-            id=principal.id, kind=principal.kind, username=principal.login, display_name=principal.name
-        ),
-        role=principal.role,
-        branch=branch,
-        permissions=sorted(principal.permissions),
-    )
-
-
-USER_COLUMNS = [
-    Column("username", "用户名"),
-    Column("display_name", "姓名"),
-    Column("phone", "电话"),
-    Column("role", "角色", "role"),
-    Column("branch_id", "所属组织ID"),
-    Column("is_active", "启用"),
-    Column("last_login_at", "最近登录"),
-    Column("created_at", "创建时间"),
-]
+    return service.me_to_public(principal)
 
 
 @users_router.get("", response_model=UserList, responses=LIST_RESPONSES)
@@ -112,55 +81,40 @@ def list_users(
     is_active: bool | None = None,
     under: Annotated[int | None, Query(description="只看某组织及其下级")] = None,
 ):
-    stmt = scoped(select(User), principal)
-    if role:
-        stmt = stmt.where(User.role == role.value)
-    if branch_id is not None:
-        stmt = stmt.where(User.branch_id == branch_id)
-    if is_active is not None:
-        stmt = stmt.where(User.is_active == is_active)
-    stmt = within(session, principal, stmt, User, under)
-    return page.respond(
-        session,
-        stmt,
-        UserPublic,
-        sortable={"created_at": User.created_at, "username": User.username, "id": User.id},
-        default_sort="username",
-        search=[User.username, User.display_name],
-        columns=USER_COLUMNS,
-        filename="users",
+    return service.list_users(
+        session, principal, page, role=role, branch_id=branch_id, is_active=is_active, under=under
     )
 
 
 @users_router.post("", response_model=UserPublic, status_code=201)
 def create_user(session: SessionDep, principal: UsersAdmin, body: UserCreate):
-    return service.create_user(session, principal, body)
+    return service.to_public(service.create_user(session, principal, body))
 
 
 @users_router.get("/{user_id}", response_model=UserPublic)
 def get_user(session: SessionDep, principal: UsersAdmin, user_id: int):
-    return get_scoped(session, User, user_id, principal)
+    return service.to_public(get_scoped(session, User, user_id, principal))
 
 
 @users_router.patch("/{user_id}", response_model=UserPublic)
 def update_user(session: SessionDep, principal: UsersAdmin, user_id: int, body: UserUpdate):
     user = get_scoped(session, User, user_id, principal)
-    return service.update_user(session, principal, user, body)
+    return service.to_public(service.update_user(session, principal, user, body))
 
 
 @users_router.post("/{user_id}/actions/deactivate", response_model=UserPublic)
 def deactivate_user(session: SessionDep, principal: UsersAdmin, user_id: int):
     user = get_scoped(session, User, user_id, principal)
-    return service.set_active(session, principal, user, False)
+    return service.to_public(service.set_active(session, principal, user, False))
 
 
 @users_router.post("/{user_id}/actions/activate", response_model=UserPublic)
 def activate_user(session: SessionDep, principal: UsersAdmin, user_id: int):
     user = get_scoped(session, User, user_id, principal)
-    return service.set_active(session, principal, user, True)
+    return service.to_public(service.set_active(session, principal, user, True))
 
 
 @users_router.post("/{user_id}/actions/reset-password", response_model=UserPublic)
 def reset_password(session: SessionDep, principal: UsersAdmin, user_id: int, body: PasswordReset):
     user = get_scoped(session, User, user_id, principal)
-    return service.reset_password(session, principal, user, body.password)
+    return service.to_public(service.reset_password(session, principal, user, body.password))

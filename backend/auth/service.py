@@ -3,21 +3,31 @@
 import functools
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from backend.auth.models import ApiClient, RefreshToken, RevokedToken, User
 from backend.auth.roles import ROLE_RANK, Role, permissions_for
-from backend.auth.schemas import TokenResponse, UserCreate, UserUpdate
+from backend.auth.schemas import (
+    BranchRef,
+    MeResponse,
+    MeUser,
+    TokenResponse,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
 from backend.branches.models import Branch
 from backend.core import audit
 from backend.core.config import get_settings
 from backend.core.db import Database, begin_write, utcnow
 from backend.core.deps import register_accounts
 from backend.core.errors import Conflict, Forbidden, InvalidCredentials, Unauthorized, ValidationFailed
+from backend.core.paging import Column, ListParams
 from backend.core.queue import task
-from backend.core.scope import Principal, get_scoped
+from backend.core.scope import Principal, get_scoped, scoped, within
 from backend.core.security import (
     create_access_token,
     dummy_hash,
@@ -323,3 +333,69 @@ def reset_password(session: Session, principal: Principal, user: User, password:
     revoke_all_refresh_tokens(session, user.id)
     session.flush()
     return user
+
+
+USER_COLUMNS = [
+    Column("username", "用户名"),
+    Column("display_name", "姓名"),
+    Column("phone", "电话"),
+    Column("role", "角色", "role"),
+    Column("branch_id", "所属组织ID"),
+    Column("is_active", "启用"),
+    Column("last_login_at", "最近登录"),
+    Column("created_at", "创建时间"),
+]
+
+
+def to_public(user: User) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+def me_to_public(principal: Principal) -> MeResponse:
+    # Everything here was read with the account when the request was let in.
+    branch = BranchRef(
+        id=principal.branch_id,
+        name=principal.branch_name,
+        kind=principal.branch_kind,
+        path=principal.branch_path,
+        code=principal.branch_code,
+        depth=principal.branch_depth,
+    )
+    return MeResponse(
+        user=MeUser(
+            id=principal.id, kind=principal.kind, username=principal.login, display_name=principal.name
+        ),
+        role=principal.role,
+        branch=branch,
+        permissions=sorted(principal.permissions),
+    )
+
+
+def list_users(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    role: Role | None = None,
+    branch_id: int | None = None,
+    is_active: bool | None = None,
+    under: int | None = None,
+) -> Any:
+    stmt = scoped(select(User), principal)
+    if role:
+        stmt = stmt.where(User.role == role.value)
+    if branch_id is not None:
+        stmt = stmt.where(User.branch_id == branch_id)
+    if is_active is not None:
+        stmt = stmt.where(User.is_active == is_active)
+    stmt = within(session, principal, stmt, User, under)
+    return page.respond(
+        session,
+        stmt,
+        to_public,
+        sortable={"created_at": User.created_at, "username": User.username, "id": User.id},
+        default_sort="username",
+        search=[User.username, User.display_name],
+        columns=USER_COLUMNS,
+        filename="users",
+    )
