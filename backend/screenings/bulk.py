@@ -14,9 +14,9 @@ from pydantic import BaseModel, ValidationError
 
 from backend.branches.models import Branch
 from backend.core.audit_models import AuditLog
+from backend.core.clock import today_in_china
 from backend.core.db import utcnow
 from backend.core.errors import AppError, Conflict, ValidationFailed
-from backend.core.paging import today_in_china
 from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
 from backend.core.security import rotating
 from backend.integrations.service import record_event
