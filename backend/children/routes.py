@@ -44,8 +44,8 @@ from backend.core.scope import Principal, get_scoped
 from backend.core.uow import Router, writes
 from backend.jobs import imports as sheets
 from backend.jobs import service as jobs
-from backend.jobs.routes import job_public
 from backend.jobs.schemas import JobPublic
+from backend.jobs.service import to_public as job_public
 
 ChildrenRead, ChildrenWrite, ChildrenVisit = (
     perm("children:read"),

@@ -1,18 +1,16 @@
 from typing import Annotated
 
 from fastapi import Query, Response
-from sqlmodel import select
 
 from backend.core.deps import SessionDep, perm
-from backend.core.paging import LIST_RESPONSES, Column, PageDep
-from backend.core.scope import get_scoped, scoped
+from backend.core.paging import LIST_RESPONSES, PageDep
+from backend.core.scope import get_scoped
 from backend.core.uow import Router
 from backend.integrations import service
 from backend.integrations import tasks as _tasks  # noqa: F401  (registers the delivery tasks)
-from backend.integrations.models import WebhookDelivery, WebhookSubscription
+from backend.integrations.models import WebhookSubscription
 from backend.integrations.schemas import (
     EventList,
-    EventPublic,
     ReplayRequest,
     ReplayResult,
     WebhookDeliveryList,
@@ -42,7 +40,7 @@ def list_events(
     wanted = [t.strip() for t in types.split(",") if t.strip()] if types else None
     items = service.list_events(session, principal, after=after, types=wanted, limit=limit)
     return EventList(
-        items=[EventPublic.model_validate(e) for e in items], next_after=items[-1].id if items else after
+        items=[service.event_to_public(e) for e in items], next_after=items[-1].id if items else after
     )
 
 
@@ -54,21 +52,7 @@ def create_subscription(session: SessionDep, principal: WebhooksAdmin, body: Web
 
 @router.get("/subscriptions", response_model=WebhookSubscriptionList, responses=LIST_RESPONSES)
 def list_subscriptions(session: SessionDep, principal: WebhooksAdmin, page: PageDep):
-    return page.respond(
-        session,
-        scoped(select(WebhookSubscription), principal),
-        lambda sub: service.to_public(session, sub),
-        sortable={"created_at": WebhookSubscription.created_at, "id": WebhookSubscription.id},
-        search=[WebhookSubscription.url, WebhookSubscription.description],
-        columns=[
-            Column("url", "地址"),
-            Column("events", "事件"),
-            Column("is_active", "启用"),
-            Column("pending", "待投递"),
-            Column("failed", "已放弃"),
-        ],
-        filename="webhook-subscriptions",
-    )
+    return service.list_subscriptions(session, principal, page)
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=WebhookSubscriptionPublic)
@@ -103,26 +87,7 @@ def list_deliveries(
     status: str | None = None,
 ):
     """The delivery log: event, attempts, last status code and duration, next try."""
-    stmt = service.deliveries_query(session, principal, subscription_id)
-    if status:
-        stmt = stmt.where(WebhookDelivery.status == status)
-    return page.respond(
-        session,
-        stmt,
-        WebhookDeliveryPublic,
-        scalars=False,
-        default_sort="-id",
-        sortable={"id": WebhookDelivery.id, "created_at": WebhookDelivery.created_at},
-        columns=[
-            Column("event_id", "事件"),
-            Column("event_type", "类型"),
-            Column("status", "状态"),
-            Column("attempts", "次数"),
-            Column("last_status_code", "状态码"),
-            Column("next_attempt_at", "下次重试"),
-        ],
-        filename="webhook-deliveries",
-    )
+    return service.list_deliveries(session, principal, page, subscription_id=subscription_id, status=status)
 
 
 @router.post("/subscriptions/{subscription_id}/actions/replay", response_model=ReplayResult)
@@ -139,7 +104,4 @@ def replay_subscription(
 def replay_delivery(session: SessionDep, principal: WebhooksAdmin, delivery_id: int):
     """Send one delivery's event again (same webhook-id)."""
     again = service.replay_delivery(session, principal, delivery_id)
-    stmt = service.deliveries_query(session, principal, again.subscription_id).where(
-        WebhookDelivery.id == again.id
-    )
-    return WebhookDeliveryPublic.model_validate(session.execute(stmt).one(), from_attributes=True)
+    return service.delivery_to_public(session, principal, again)

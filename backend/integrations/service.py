@@ -17,10 +17,13 @@ from backend.branches.models import Branch
 from backend.core import queue
 from backend.core.db import utcnow
 from backend.core.errors import Forbidden, ValidationFailed
+from backend.core.paging import Column, ListParams
 from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
 from backend.core.security import decrypt_field, encrypt_field
 from backend.integrations.models import DeliveryStatus, Event, WebhookDelivery, WebhookSubscription
 from backend.integrations.schemas import (
+    EventPublic,
+    WebhookDeliveryPublic,
     WebhookSubscriptionCreate,
     WebhookSubscriptionPublic,
     WebhookSubscriptionUpdate,
@@ -117,6 +120,10 @@ def readable_types(principal: Principal) -> list[str]:
 POLL_SETTLE = timedelta(seconds=5)
 
 
+def event_to_public(event: Event) -> EventPublic:
+    return EventPublic.model_validate(event)
+
+
 def list_events(
     session: Session, principal: Principal, *, after: int, types: list[str] | None, limit: int
 ) -> list[Event]:
@@ -198,7 +205,8 @@ def update_subscription(
 
 def delete_subscription(session: Session, principal: Principal, sub_id: int) -> None:
     sub = get_scoped(session, WebhookSubscription, sub_id, principal, for_update=True)
-    sub.deleted_at = sub.updated_at = utcnow()
+    sub.soft_delete()
+    sub.updated_at = sub.deleted_at
     sub.is_active = False
     session.execute(
         sa.update(WebhookDelivery)
@@ -247,7 +255,36 @@ def signing_secrets(sub: WebhookSubscription, now: datetime) -> list[str]:
 # ---------------------------------------------------------------- delivery log and replay
 
 
-def deliveries_query(session: Session, principal: Principal, sub_id: int) -> Any:
+SUBSCRIPTION_COLUMNS = [
+    Column("url", "地址"),
+    Column("events", "事件"),
+    Column("is_active", "启用"),
+    Column("pending", "待投递"),
+    Column("failed", "已放弃"),
+]
+DELIVERY_COLUMNS = [
+    Column("event_id", "事件"),
+    Column("event_type", "类型"),
+    Column("status", "状态"),
+    Column("attempts", "次数"),
+    Column("last_status_code", "状态码"),
+    Column("next_attempt_at", "下次重试"),
+]
+
+
+def list_subscriptions(session: Session, principal: Principal, page: ListParams) -> Any:
+    return page.respond(
+        session,
+        scoped(select(WebhookSubscription), principal),
+        lambda sub: to_public(session, sub),
+        sortable={"created_at": WebhookSubscription.created_at, "id": WebhookSubscription.id},
+        search=[WebhookSubscription.url, WebhookSubscription.description],
+        columns=SUBSCRIPTION_COLUMNS,
+        filename="webhook-subscriptions",
+    )
+
+
+def _deliveries(session: Session, principal: Principal, sub_id: int) -> Any:
     sub = get_scoped(session, WebhookSubscription, sub_id, principal)
     return (
         select(
@@ -266,6 +303,44 @@ def deliveries_query(session: Session, principal: Principal, sub_id: int) -> Any
         )
         .join(Event, Event.id == WebhookDelivery.event_id)
         .where(WebhookDelivery.subscription_id == sub.id)
+    )
+
+
+def _delivery_from_row(row: Any) -> WebhookDeliveryPublic:
+    return WebhookDeliveryPublic.model_validate(row, from_attributes=True)
+
+
+def delivery_to_public(
+    session: Session, principal: Principal, delivery: WebhookDelivery
+) -> WebhookDeliveryPublic:
+    """A delivery as its log shows it, with its event's type."""
+    row = session.execute(
+        _deliveries(session, principal, delivery.subscription_id).where(WebhookDelivery.id == delivery.id)
+    ).one()
+    return _delivery_from_row(row)
+
+
+def list_deliveries(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    subscription_id: int,
+    status: str | None = None,
+) -> Any:
+    """The delivery log of one subscription: event, attempts, last status code and duration, next try."""
+    stmt = _deliveries(session, principal, subscription_id)
+    if status:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    return page.respond(
+        session,
+        stmt,
+        _delivery_from_row,
+        scalars=False,
+        default_sort="-id",
+        sortable={"id": WebhookDelivery.id, "created_at": WebhookDelivery.created_at},
+        columns=DELIVERY_COLUMNS,
+        filename="webhook-deliveries",
     )
 
 

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from backend.core.db import Database, utcnow
-from backend.core.paging import Column, xlsx_bytes
+from backend.core.paging import Column, ListParams, xlsx_bytes
 from backend.core.queue import defer, task
-from backend.core.scope import Principal
+from backend.core.scope import Principal, scoped
 from backend.core.security import decrypt_field, encrypt_field
 from backend.jobs.models import Job, JobStatus
+from backend.jobs.schemas import JobPublic
 
 log = logging.getLogger("halfsky.jobs")
 
@@ -37,6 +38,48 @@ JOB_TASK = "jobs.run"
 # A job started this many times without finishing (its worker died each time) is failed, not tried again.
 MAX_JOB_ATTEMPTS = 3
 JOB_HANDLERS: dict[str, Handler] = {}
+
+
+COLUMNS = [
+    Column("kind", "任务"),
+    Column("status", "状态", "job_status"),
+    Column("filename", "文件"),
+    Column("rows_done", "已处理"),
+    Column("rows_failed", "失败"),
+    Column("created_at", "创建时间"),
+]
+
+
+def to_public(job: Job) -> JobPublic:
+    data = JobPublic.model_validate(job, from_attributes=True)
+    data.has_failed_rows = bool(job.rows_failed) and job.status == JobStatus.done
+    return data
+
+
+def list_jobs(
+    session: Session,
+    principal: Principal,
+    page: ListParams,
+    *,
+    kind: str | None = None,
+    status: JobStatus | None = None,
+    mine: bool = False,
+) -> Any:
+    stmt = scoped(select(Job), principal)
+    if kind:
+        stmt = stmt.where(Job.kind == kind)
+    if status:
+        stmt = stmt.where(Job.status == status)
+    if mine:
+        stmt = stmt.where(Job.created_by == principal.subject)
+    return page.respond(
+        session,
+        stmt,
+        to_public,
+        sortable={"created_at": Job.created_at, "id": Job.id},
+        columns=COLUMNS,
+        filename="jobs",
+    )
 
 
 def job_handler(kind: str):

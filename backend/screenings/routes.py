@@ -15,8 +15,8 @@ from backend.core.scope import Principal, get_scoped
 from backend.core.uow import Router, writes
 from backend.core.workflow import action_routes
 from backend.jobs import service as jobs
-from backend.jobs.routes import job_public
 from backend.jobs.schemas import JobPublic
+from backend.jobs.service import to_public as job_public
 from backend.screenings import follow_ups, imports, service
 from backend.screenings.models import (
     AidStatus,
