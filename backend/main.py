@@ -18,6 +18,7 @@ from backend.audit.routes import router as audit_router
 from backend.auth.routes import router as auth_router
 from backend.auth.routes import users_router
 from backend.branches.routes import router as branches_router
+from backend.children.pairing_routes import routers as pairing_routers
 from backend.children.routes import routers as children_routers
 from backend.core.compression import JSONCompressionMiddleware
 from backend.core.config import get_settings
@@ -59,6 +60,7 @@ ROUTERS: list[APIRouter] = [
     reports_router,
     tickets_router,
     screenings_router,
+    *pairing_routers,
     *children_routers,
     jobs_router,
     events_router,

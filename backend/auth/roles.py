@@ -67,6 +67,7 @@ ALL_PERMISSIONS = frozenset(
         "homes:inspect",
         "pairings:read",
         "pairings:write",
+        "pairings:visit",
     }
 )
 
@@ -107,6 +108,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "homes:inspect",
             "pairings:read",
             "pairings:write",
+            "pairings:visit",
         }
     ),
     Role.village_rep: frozenset(
@@ -117,6 +119,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "homes:write",
             "pairings:read",
             "pairings:write",
+            "pairings:visit",
             "branches:read",
             "reports:read",
             "jobs:read",
@@ -160,7 +163,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         }
     ),
     # 爱心妈妈: only the children paired with her, only what a visit needs (see children.service.carer_view).
-    Role.carer: frozenset({"children:visit"}),
+    Role.carer: frozenset({"children:visit", "pairings:visit"}),
     # Machine clients manage only the webhook subscriptions they made themselves (see integrations).
     Role.civil_affairs: frozenset(
         {"branches:read", "women:read", "pii:read", "aid:read", "aid:verify", "events:read", "webhooks:admin"}
