@@ -10,6 +10,7 @@ import { useList } from '@/composables/useList'
 import { useSession } from '@/stores/session'
 import TicketsView from '@/views/tickets/TicketsView.vue'
 import ActivitiesView from '@/views/activities/ActivitiesView.vue'
+import AuditView from '@/views/audit/AuditView.vue'
 
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
@@ -65,7 +66,8 @@ afterEach(() => {
   vi.unstubAllGlobals()
 })
 
-describe('list pages send one request per change', () => {
+// Whole pages are mounted here: allow for a slow, shared machine.
+describe('list pages send one request per change', { timeout: 30000 }, () => {
   it('tickets: ticking 只看超时 sends exactly one request, from the first page', async () => {
     const server = fakeServer({ '/api/v1/tickets': { items: [], total: 120, limit: 20, offset: 0 } })
     const { pinia, router } = setup()
@@ -107,6 +109,27 @@ describe('list pages send one request per change', () => {
     await wait(400)
     expect(server.to('/activities')).toHaveLength(2)
     expect(server.to('/activities')[1].searchParams.get('missing_photos')).toBe('true')
+    wrapper.unmount()
+  })
+
+  it('audit: a period sends from/to, one request per change', async () => {
+    const server = fakeServer()
+    const { pinia, router } = setup()
+    const wrapper = mount(AuditView, { global: { plugins: [pinia, router, ElementPlus] }, attachTo: document.body })
+    await wait(20)
+    expect(server.to('/audit')).toHaveLength(1)
+    const [start, end] = wrapper.get('[data-test=period]').findAllComponents({ name: 'ElDatePicker' })
+    start.vm.$emit('update:modelValue', '2026-01-01')
+    end.vm.$emit('update:modelValue', '2026-03-31')
+    await wait(400)
+    expect(server.to('/audit')).toHaveLength(2)
+    expect(server.to('/audit')[1].searchParams.get('from')).toBe('2026-01-01')
+    expect(server.to('/audit')[1].searchParams.get('to')).toBe('2026-03-31')
+    end.vm.$emit('update:modelValue', null)
+    await wait(400)
+    expect(server.to('/audit')).toHaveLength(3)
+    expect(server.to('/audit')[2].searchParams.get('from')).toBe('2026-01-01')
+    expect(server.to('/audit')[2].searchParams.has('to')).toBe(false)
     wrapper.unmount()
   })
 

@@ -179,7 +179,7 @@ describe('SLA settings', () => {
   })
 })
 
-describe('follow-up board', () => {
+describe('follow-up board', { timeout: 30000 }, () => {
   it("shows each woman's name from the list answer (no request per woman) and the steps the server allows", async () => {
     const calls: URL[] = []
     const card = (id: number, status: string, name: string) => ({
