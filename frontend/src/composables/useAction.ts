@@ -5,7 +5,7 @@ import { ApiError } from '@/api/errors'
 import { useServerErrors } from '@/composables/useForm'
 
 /** Every record with a workflow: its actions are `POST /{resource}/{id}/actions/{action}`. */
-export type ActionResource = 'tickets' | 'follow-ups' | 'aid-applications' | 'activities' | 'pairings' | 'pairings'
+export type ActionResource = 'tickets' | 'follow-ups' | 'aid-applications' | 'activities' | 'pairings'
 
 /** One field a step asks for, described as data; ActionDialog draws it. */
 export interface StepField {
