@@ -25,7 +25,12 @@ def test_registering_a_child_masks_her_id_number_and_every_phone(rep_a1, tree, s
     assert number not in (stored.id_number_enc or "") and "13800002222" not in (stored.father_phone_enc or "")
     # The trail records the registration without the encrypted values.
     entry = session.exec(
-        select(AuditLog).where(AuditLog.entity == "child", AuditLog.action == "create")
+        select(AuditLog).where(
+            AuditLog.entity == "child",
+            AuditLog.action == "create",
+            AuditLog.entity_id == str(child["id"]),
+            AuditLog.actor == f"user:{rep_a1.account.id}",
+        )
     ).one()
     assert "id_number_enc" not in entry.after and entry.after["id_number_masked"] == child["id_number"]
 
@@ -107,7 +112,9 @@ def test_the_reveal_needs_pii_read_and_is_audited(register, cadre_a, rep_a1, ses
         "mother_phone": "13700003333",
     }
     entries = session.exec(
-        select(AuditLog).where(AuditLog.action == "reveal", AuditLog.entity == "child")
+        select(AuditLog).where(
+            AuditLog.action == "reveal", AuditLog.entity == "child", AuditLog.entity_id == str(child["id"])
+        )
     ).all()
     assert [(e.entity_id, e.field, e.actor) for e in entries] == [
         (
