@@ -3,7 +3,10 @@
  * key (one per step), so a resend after a lost answer replays the first result instead of making a second record.
  */
 import { api, ok } from '@/api/client'
+import type { components } from '@/api/schema'
 import { registerSender, toFile, type OutboxItem, type SendContext } from '@/api/outbox'
+
+type VisitCreate = components['schemas']['VisitCreate']
 
 const key = (item: OutboxItem, step = '') => ({ 'Idempotency-Key': step ? `${item.key}:${step}` : item.key })
 
@@ -107,7 +110,42 @@ export async function sendHours(item: OutboxItem) {
   )
 }
 
+export async function sendChild(item: OutboxItem) {
+  const body = item.payload as unknown as components['schemas']['ChildCreate']
+  await ok(api.POST('/api/v1/children', { body, headers: key(item) }))
+}
+
+/** A pairing's visit, then its photos one by one: a resend after a lost answer continues with the next photo. */
+export async function sendChildVisit(item: OutboxItem, ctx: SendContext) {
+  const { pairing_id, ...body } = item.payload as unknown as { pairing_id: number } & VisitCreate
+  const path = { pairing_id }
+  let visitId = item.progress.visitId as number | undefined
+  if (!visitId) {
+    const created = await ok(
+      api.POST('/api/v1/pairings/{pairing_id}/visits', { params: { path }, body, headers: key(item) }),
+    )
+    visitId = created.id
+    await ctx.save({ visitId })
+  }
+  for (const [i, stored] of item.files.entries()) {
+    if (item.progress[`photo${i}`]) continue
+    const form = new FormData()
+    form.append('file', toFile(stored))
+    await ok(
+      api.POST('/api/v1/pairings/{pairing_id}/visits/{visit_id}/photos', {
+        params: { path: { ...path, visit_id: visitId } },
+        body: form as never,
+        bodySerializer: (b: unknown) => b as FormData,
+        headers: key(item, `photo${i}`),
+      }),
+    )
+    await ctx.save({ [`photo${i}`]: true })
+  }
+}
+
 registerSender('activity', sendActivity)
 registerSender('visit', sendVisit)
 registerSender('woman', sendWoman)
 registerSender('hours', sendHours)
+registerSender('child', sendChild)
+registerSender('child-visit', sendChildVisit)

@@ -13,7 +13,7 @@ export interface ScopeBranch {
 
 /** Where each role starts after logging in. */
 export function homeFor(role: string | undefined, permissions: string[] = []): string {
-  if (role === 'village_rep') return '/m'
+  if (role === 'village_rep' || role === 'carer') return '/m'
   if (role === 'hotline_operator' && permissions.includes('tickets:read')) return '/tickets'
   return '/dashboard'
 }
