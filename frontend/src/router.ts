@@ -10,6 +10,9 @@ const FollowUpVisit = () => import('./mobile/FollowUpVisit.vue')
 const RegisterWoman = () => import('./mobile/RegisterWoman.vue')
 const VolunteerHours = () => import('./mobile/VolunteerHours.vue')
 const OutboxView = () => import('./mobile/OutboxView.vue')
+const ChildRegister = () => import('./mobile/ChildRegister.vue')
+const CarerHome = () => import('./mobile/CarerHome.vue')
+const VisitRecord = () => import('./mobile/VisitRecord.vue')
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -67,6 +70,21 @@ export const officeRoutes: RouteRecordRaw[] = [
     meta: { title: '筛查计划', perm: 'screenings:read' },
   },
   {
+    path: 'children',
+    component: () => import('./views/children/ChildrenView.vue'),
+    meta: { title: '儿童档案', perm: 'children:read' },
+  },
+  {
+    path: 'children-homes',
+    component: () => import('./views/children/HomesView.vue'),
+    meta: { title: '儿童之家', perm: 'homes:read' },
+  },
+  {
+    path: 'pairings',
+    component: () => import('./views/children/PairingsView.vue'),
+    meta: { title: '结对帮扶', perm: 'pairings:read' },
+  },
+  {
     path: 'imports',
     component: () => import('./views/imports/ImportsView.vue'),
     meta: { title: 'Excel 导入', perm: 'jobs:read' },
@@ -106,6 +124,9 @@ const routes: RouteRecordRaw[] = [
       { path: 'followups/:id', component: FollowUpVisit, meta: { title: '记录走访', perm: 'followups:write' } },
       { path: 'woman', component: RegisterWoman, meta: { title: '登记筛查对象', perm: 'women:write' } },
       { path: 'hours', component: VolunteerHours, meta: { title: '报志愿时长', perm: 'volunteers:write' } },
+      { path: 'child', component: ChildRegister, meta: { title: '登记儿童', perm: 'children:write' } },
+      { path: 'children', component: CarerHome, meta: { title: '我结对的孩子', perm: 'children:visit' } },
+      { path: 'visit/:pairing', component: VisitRecord, meta: { title: '记录走访', perm: 'pairings:visit' } },
       { path: 'outbox', component: OutboxView, meta: { title: '待发送' } },
     ],
   },
