@@ -128,6 +128,10 @@ class Tree:
 
 @pytest.fixture
 def tree(session: Session) -> Tree:
+    return build_tree(session)
+
+
+def build_tree(session: Session) -> Tree:
     county = make_branch(session, None, "测试县", BranchKind.county, "T430725")
     town_a = make_branch(session, county, "甲镇", BranchKind.township, "T430725101")
     town_b = make_branch(session, county, "乙镇", BranchKind.township, "T430725102")
