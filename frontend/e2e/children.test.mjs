@@ -100,3 +100,48 @@ describe('children on the phone', () => {
     }
   })
 })
+
+describe('children in the office', () => {
+  test('the county admin opens the registry, homes, pairings and the figures without an error', async () => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 860 }, locale: 'zh-CN' })
+    const page = await context.newPage()
+    const failures = []
+    page.on('pageerror', (e) => failures.push(`page error: ${e.message}`))
+    page.on('response', (r) => {
+      if (r.url().includes('/api/') && r.status() >= 400) failures.push(`${r.status()} ${r.url()}`)
+    })
+    try {
+      await login(page, backend.base, 'county.admin')
+      await page.locator('[data-test=children-figures] [data-test=pairing-coverage]').waitFor()
+      const menu = (await page.locator('.el-menu-item').allInnerTexts()).map((t) => t.trim())
+      for (const title of ['儿童档案', '儿童之家', '结对帮扶']) assert.ok(menu.includes(title), `menu has ${title}`)
+
+      await page.goto(`${backend.base}/children`)
+      await page.locator('.el-table__row').first().click()
+      const masked = await page.locator('[data-test=id-number]').innerText()
+      await page.click('[data-test=reveal]')
+      await page.locator('[data-test=id-number]').filter({ hasNotText: masked }).waitFor()
+      assert.match(await page.locator('[data-test=id-number]').innerText(), /^\d{17}[\dX]$/)
+
+      await page.goto(`${backend.base}/children-homes`)
+      const first = await page.locator('.el-table__row [data-condition]').first().getAttribute('data-condition')
+      assert.notEqual(first, 'good', 'broken or needing repair homes come first')
+
+      await page.goto(`${backend.base}/pairings`)
+      await page.locator('.el-table__row').first().waitFor()
+      const flags = await page
+        .locator('.el-table__row [data-overdue]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-overdue') === 'true'))
+      assert.deepEqual(
+        flags,
+        [...flags].sort((a, b) => Number(b) - Number(a)),
+        'overdue pairings first',
+      )
+      await page.locator('.el-table__row').first().click()
+      await page.locator('.el-drawer [data-test=actions]').waitFor()
+      assert.deepEqual(failures, [])
+    } finally {
+      await context.close()
+    }
+  })
+})
