@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlmodel import SQLModel
 
 from backend.auth.roles import MACHINE_ROLES, Role, permissions_for
@@ -285,6 +286,13 @@ def test_every_record_parameter_has_a_factory():
                 missing.add(op.key(p))
     assert not missing, f"add a factory for {sorted(missing)} in tests/walk_factories.py"
     assert not unknown, f"path parameters that are neither a record id nor listed in NOT_RECORDS: {unknown}"
+
+
+def test_the_walk_reads_the_document_the_app_serves(world):
+    served = TestClient(world.app).get(API + "openapi.json")
+    assert served.status_code == 200
+    walked = {str(op) for op in OPERATIONS}
+    assert walked == {f"{m.upper()} {p}" for p, ops in served.json()["paths"].items() for m in ops}
 
 
 def test_the_walk_covers_the_routes_everyone_forgets():
