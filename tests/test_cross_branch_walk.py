@@ -270,10 +270,6 @@ def _changed(before: dict, after: dict) -> list[str]:
     return [t for t in before if before[t] != after.get(t)]
 
 
-def _role_id(value) -> str:
-    return value if isinstance(value, str) else str(value)
-
-
 def test_every_record_parameter_has_a_factory():
     missing, unknown = set(), set()
     for op in OPERATIONS:
