@@ -166,7 +166,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.carer: frozenset({"children:visit", "pairings:visit"}),
     # Machine clients manage only the webhook subscriptions they made themselves (see integrations).
     Role.civil_affairs: frozenset(
-        {"branches:read", "women:read", "pii:read", "aid:read", "aid:verify", "events:read", "webhooks:admin"}
+        {
+            "branches:read",
+            "women:read",
+            "pii:read",
+            "aid:read",
+            "aid:verify",
+            "pairings:read",
+            "events:read",
+            "webhooks:admin",
+        }
     ),
 }
 

@@ -99,6 +99,8 @@ def _children(rng, ctx: Any, carer_village_id: int, now: datetime) -> list[dict]
         v.id: f"{v.name.removesuffix('社区').removesuffix('居委会').removesuffix('村')}小学"
         for v in ctx.villages
     }
+    # From the fourth grade (about 9) children go to their township's central school, where the homes are.
+    central = {v.id: f"{t.name}中心小学" for t in ctx.townships for v in ctx.villages_of(t)}
     for village in ctx.villages:
         count = (
             CARER_VILLAGE_CHILDREN if village.id == carer_village_id else rng.randint(*CHILDREN_PER_VILLAGE)
@@ -130,7 +132,7 @@ def _children(rng, ctx: Any, carer_village_id: int, now: datetime) -> list[dict]
                     "name": _child_name(rng, surname, boy),
                     "sex": sex_of(number).value,
                     "birth_date": born,
-                    "school": schools[village.id] if age >= 6 else None,
+                    "school": (schools if age < 9 else central)[village.id] if age >= 6 else None,
                     "grade": GRADES[min(age - 6, len(GRADES) - 1)] if age >= 6 else None,
                     "guardian_relation": _weighted(
                         rng,
@@ -354,3 +356,7 @@ def load(session: Session, ctx: Any) -> None:
         ],
     )
     _insert(session, FamilyCallSession, calls)
+
+    from backend.children import demo_pairings
+
+    demo_pairings.load(session, ctx)

@@ -232,3 +232,35 @@ def test_the_sweep_is_a_periodic_task_and_partners_see_the_event_type(login, tre
     from backend.integrations.service import EVENT_TYPES
 
     assert EVENT_TYPES["pairing.overdue"] == "pairings:read"
+
+
+def test_civil_affairs_subscribes_to_overdue_pairings_and_gets_a_delivery(
+    app, cadre_a, register, session, tree
+):
+    from backend.integrations.models import WebhookDelivery
+    from tests.conftest import Api, make_client_account
+
+    civil = Api(
+        app, make_client_account(session, tree.county, "civil_affairs", "civil-pairings"), tree.county
+    )
+    health = Api(
+        app, make_client_account(session, tree.county, "health_bureau", "health-pairings"), tree.county
+    )
+    body = {"url": "https://bureau.example/halfsky/events", "events": ["pairing.overdue"]}
+    r = civil.post("/api/v1/webhooks/subscriptions", json=body)
+    assert r.status_code == 201, r.text
+    assert health.post("/api/v1/webhooks/subscriptions", json=body).status_code == 422
+    late = _active(cadre_a, register, session, tree, 212)
+    session.execute(
+        sa.update(Pairing)
+        .where(Pairing.id == late["id"])
+        .values(next_visit_due_on=today_in_china() - timedelta(days=1))
+    )
+    assert pairings.flag_overdue(session) == 1
+    session.commit()
+    deliveries = session.scalars(
+        sa.select(WebhookDelivery).where(WebhookDelivery.subscription_id == r.json()["id"])
+    ).all()
+    assert len(deliveries) == 1
+    # The bureau reads the pairing it was told of with its own token.
+    assert civil.get(f"{P}/{late['id']}").json()["overdue"] is True
