@@ -1,4 +1,3 @@
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import File, Form, Query, UploadFile
@@ -19,7 +18,7 @@ from backend.activities.schemas import (
     SignInPublic,
 )
 from backend.branches.models import Branch, BranchKind
-from backend.core.clock import PeriodDep
+from backend.core.clock import BetweenDep, PeriodDep
 from backend.core.deps import SessionDep, perm
 from backend.core.paging import LIST_RESPONSES, PageDep
 from backend.core.scope import get_scoped
@@ -40,12 +39,11 @@ def list_activities(
     session: SessionDep,
     principal: ActivitiesRead,
     page: PageDep,
+    period: BetweenDep,
     under: Annotated[int | None, Query(description="只看某组织及其全部下级")] = None,
     branch_id: Annotated[int | None, Query(description="只看某一组织主办的")] = None,
     type: Annotated[list[ActivityType] | None, Query(description="活动类型,可多选")] = None,
     status: Annotated[list[ActivityStatus] | None, Query(description="状态,可多选")] = None,
-    starts_from: Annotated[datetime | date | None, Query(description="开始时间不早于")] = None,
-    starts_to: Annotated[datetime | date | None, Query(description="开始时间早于(日期则含当天)")] = None,
     missing_photos: Annotated[bool | None, Query(description="true:没有照片的")] = None,
     missing_sign_in: Annotated[bool | None, Query(description="true:没有签到的")] = None,
 ):
@@ -57,8 +55,7 @@ def list_activities(
         branch_id=branch_id,
         type=type,
         status=status,
-        starts_from=starts_from,
-        starts_to=starts_to,
+        period=period,
         missing_photos=missing_photos,
         missing_sign_in=missing_sign_in,
     )

@@ -28,7 +28,7 @@ from backend.activities.schemas import (
 from backend.branches.models import GRASSROOTS_KINDS, Branch, BranchKind
 from backend.branches.schemas import TERM_WARNING_DAYS
 from backend.children.homes import check_activity_home
-from backend.core.clock import CHINA_TZ, Period, china_day_start, today_in_china
+from backend.core.clock import Between, Period, today_in_china
 from backend.core.db import UTCDateTime, utcnow
 from backend.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.core.paging import Column, ListParams
@@ -115,13 +115,6 @@ SORTABLE = {
 }
 
 
-def _instant(value: datetime | date, end: bool = False) -> datetime:
-    """A date means a China-time day; a datetime without offset is China time too."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ).astimezone(UTC)
-    return china_day_start(value + timedelta(days=1) if end else value)
-
-
 def list_activities(
     session: Session,
     principal: Principal,
@@ -131,8 +124,7 @@ def list_activities(
     branch_id: int | None = None,
     type: list[ActivityType] | None = None,
     status: list[ActivityStatus] | None = None,
-    starts_from: datetime | date | None = None,
-    starts_to: datetime | date | None = None,
+    period: Between = Between(),
     missing_photos: bool | None = None,
     missing_sign_in: bool | None = None,
 ) -> Any:
@@ -143,10 +135,7 @@ def list_activities(
         stmt = stmt.where(Activity.type.in_([t.value for t in type]))
     if status:
         stmt = stmt.where(Activity.status.in_([s.value for s in status]))
-    if starts_from is not None:
-        stmt = stmt.where(Activity.starts_at >= _instant(starts_from))
-    if starts_to is not None:
-        stmt = stmt.where(Activity.starts_at < _instant(starts_to, end=True))
+    stmt = stmt.where(period.covers(Activity.starts_at))
     if missing_photos is not None:
         stmt = stmt.where(Activity.photo_count == 0 if missing_photos else Activity.photo_count > 0)
     if missing_sign_in is not None:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -117,3 +118,32 @@ def _period(
 
 
 PeriodDep = Annotated[Period, Depends(_period)]
+
+
+@dataclass(frozen=True)
+class Between:
+    """A list's period filter: `from` and `to`, dates in China, both inclusive, either end open."""
+
+    start: date | None = None
+    end: date | None = None
+
+    def covers(self, column):
+        """A condition on a UTC datetime column (true when both ends are open)."""
+        condition = sa.true()
+        if self.start is not None:
+            condition = condition & (column >= china_day_start(self.start))
+        if self.end is not None:
+            condition = condition & (column < china_day_start(self.end + timedelta(days=1)))
+        return condition
+
+
+def _between(
+    start: Annotated[date | None, Query(alias="from", description="开始日期(含)")] = None,
+    end: Annotated[date | None, Query(alias="to", description="结束日期(含)")] = None,
+) -> Between:
+    if start is not None and end is not None and start > end:
+        raise ValidationFailed("from", "开始日期不能晚于结束日期")
+    return Between(start, end)
+
+
+BetweenDep = Annotated[Between, Depends(_between)]

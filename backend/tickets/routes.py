@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import Query, Response
 
-from backend.core.clock import PeriodDep
+from backend.core.clock import BetweenDep, PeriodDep
 from backend.core.deps import SessionDep, SettingsAdmin, perm
 from backend.core.errors import NotFound
 from backend.core.paging import LIST_RESPONSES, PageDep
@@ -38,6 +38,7 @@ def list_tickets(
     session: SessionDep,
     principal: TicketsRead,
     page: PageDep,
+    period: BetweenDep,
     status: Annotated[list[Status] | None, Query(description="状态,可多选")] = None,
     category: Annotated[list[Category] | None, Query(description="类别,可多选")] = None,
     urgency: Annotated[list[Urgency] | None, Query()] = None,
@@ -46,8 +47,6 @@ def list_tickets(
     sealed: bool | None = None,
     mine: Annotated[bool | None, Query(description="true:只看分派给我的")] = None,
     under: Annotated[int | None, Query(description="只看某组织及其下级承办的")] = None,
-    created_from: date | None = None,
-    created_to: date | None = None,
 ):
     return service.list_tickets(
         session,
@@ -61,8 +60,7 @@ def list_tickets(
         sealed=sealed,
         mine=mine,
         under=under,
-        created_from=created_from,
-        created_to=created_to,
+        period=period,
     )
 
 

@@ -21,7 +21,7 @@ from backend.auth.models import User
 from backend.auth.roles import permissions_for
 from backend.branches.models import Branch, BranchKind
 from backend.core import audit
-from backend.core.clock import CHINA_TZ, Period, china_day_start
+from backend.core.clock import CHINA_TZ, Between, Period
 from backend.core.db import Database, insert_ignore_conflicts, utcnow
 from backend.core.errors import NotFound, PreconditionFailed, ValidationFailed
 from backend.core.paging import Column, ListParams
@@ -322,15 +322,6 @@ def overdue_condition(now: datetime):
     )
 
 
-def created_between(stmt: Any, created_from: date | None, created_to: date | None) -> Any:
-    """Dates are China dates, both ends included."""
-    if created_from is not None:
-        stmt = stmt.where(Ticket.created_at >= china_day_start(created_from))
-    if created_to is not None:
-        stmt = stmt.where(Ticket.created_at < china_day_start(created_to + timedelta(days=1)))
-    return stmt
-
-
 COLUMNS = [
     Column("number", "编号"),
     Column("created_at", "登记时间"),
@@ -371,8 +362,7 @@ def list_tickets(
     sealed: bool | None = None,
     mine: bool | None = None,
     under: int | None = None,
-    created_from: date | None = None,
-    created_to: date | None = None,
+    period: Between = Between(),
 ) -> Any:
     now = utcnow()
     stmt = scoped(select(Ticket), principal)
@@ -393,7 +383,7 @@ def list_tickets(
     if mine:
         stmt = stmt.where(Ticket.assignee_id == principal.id)
     stmt = within(session, principal, stmt, Ticket, under)
-    stmt = created_between(stmt, created_from, created_to)
+    stmt = stmt.where(period.covers(Ticket.created_at))
     return page.respond(
         session,
         stmt,
