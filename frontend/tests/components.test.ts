@@ -160,6 +160,12 @@ describe('ActionDialog and useAction', () => {
     server(409, { detail: '当前状态下不能执行此操作', allowed: [] })
     await action.send({}, 'accept')
     expect(action.errors.general.value).toBe('当前状态下不能执行此操作(现在没有可执行的操作)')
+
+    // A conflict that is not about the step keeps its own words.
+    server(409, { type: 'urn:halfsky:problem:conflict', detail: '该儿童已有进行中的结对' })
+    await action.send({}, 'accept')
+    expect(action.errors.general.value).toBe('该儿童已有进行中的结对')
+    expect(refreshed).toEqual([null, null, null])
   })
 
   it("keeps the server's field message at its field and the dialog open", async () => {

@@ -80,7 +80,8 @@ export function useAction<R extends ActionRecord>(resource: ActionResource, opti
       return true
     } catch (e) {
       errors.take(e)
-      if (e instanceof ApiError && e.status === 409 && e.type !== 'idempotency-in-progress') {
+      // An invalid transition names the steps the record allows now; other conflicts keep their own words.
+      if (e instanceof ApiError && e.status === 409 && Array.isArray(e.body.allowed)) {
         const allowed = e.allowed.map(options.label).join('、')
         errors.general.value = `${e.detail}(${allowed ? `现在可以:${allowed}` : '现在没有可执行的操作'})`
       }
