@@ -17,6 +17,9 @@ import {
 } from '@/mobile/childForm'
 import ChildRegister from '@/mobile/ChildRegister.vue'
 import CarerHome from '@/mobile/CarerHome.vue'
+import ChildrenView from '@/views/children/ChildrenView.vue'
+import ElementPlus from 'element-plus'
+import { createMemoryHistory, createRouter } from 'vue-router'
 
 /** A resident ID number with a correct GB 11643 check digit, and the same number with a wrong one. */
 function idNumber(body17: string) {
@@ -232,6 +235,99 @@ describe("a carer's home", () => {
     const links = wrapper.findAllComponents(RouterLinkStub)
     expect(links.map((l) => l.text())).toEqual(['记录走访', '记录走访'])
     expect(links[0].props('to')).toEqual({ path: '/m/visit/102', query: { child: 12 } })
+    wrapper.unmount()
+  })
+})
+
+describe('the office registry', { timeout: 30000 }, () => {
+  const record = {
+    id: 3,
+    name: '王小红',
+    sex: 'female',
+    id_number: '430725********0027',
+    birth_date: '2016-04-05',
+    age: 10,
+    branch_id: 5,
+    school: '桃花小学',
+    grade: '四年级',
+    guardian_relation: 'grandparent',
+    guardian_name: '王桂英',
+    guardian_phone: '138****1234',
+    father_work_place: 'out_of_province',
+    father_city: '东莞',
+    father_phone: '139****5678',
+    mother_work_place: null,
+    mother_city: null,
+    mother_phone: null,
+    category: 'left_behind_both_parents',
+    disability: false,
+    serious_illness: false,
+    out_of_school: false,
+    status: 'active',
+    status_changed_on: null,
+    note: null,
+    created_at: '2026-11-01T00:00:00Z',
+    updated_at: '2026-11-01T00:00:00Z',
+  }
+  const settle = async (ms = 30) => {
+    await flushPromises()
+    await new Promise((r) => setTimeout(r, ms))
+    await flushPromises()
+  }
+
+  it('reveals the ID number on request and never sends a masked phone back when a child is edited', async () => {
+    const asked: string[] = []
+    const patches: Record<string, unknown>[] = []
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+        const req = input instanceof Request ? input : new Request(input, init)
+        const url = new URL(req.url, 'http://localhost')
+        asked.push(`${req.method} ${url.pathname}`)
+        if (url.pathname === '/api/v1/children/3/pii')
+          return json({ id: 3, name: '王小红', id_number: '430725201604050027', guardian_phone: '13807361234' })
+        if (req.method === 'PATCH') {
+          const body = await req.json()
+          patches.push(body)
+          return json({ ...record, ...body })
+        }
+        if (url.pathname === '/api/v1/children') return json({ items: [record], total: 1, limit: 20, offset: 0 })
+        return json({ items: [], total: 0, limit: 30, offset: 0 })
+      }),
+    )
+    const pinia = setup('cadre', ['children:read', 'children:write', 'pii:read', 'branches:read'])
+    const router = createRouter({
+      history: createMemoryHistory(),
+      routes: [{ path: '/:p(.*)*', component: { render: () => null } }],
+    })
+    const wrapper = mount(ChildrenView, {
+      global: { plugins: [pinia, router, ElementPlus], stubs: { transition: false } },
+      attachTo: document.body,
+    })
+    await settle()
+    await wrapper.get('.el-table__row').trigger('click')
+    await settle()
+    const shownId = () => document.querySelector('[data-test=id-number]')?.textContent
+    expect(shownId()).toBe('430725********0027')
+    expect(asked.filter((a) => a.endsWith('/pii'))).toHaveLength(0) // nothing in clear until asked for
+    ;(document.querySelector('[data-test=reveal]') as HTMLElement).click()
+    await settle()
+    expect(shownId()).toBe('430725201604050027')
+    expect(document.body.textContent).toContain('13807361234')
+
+    const edit = [...document.querySelectorAll('.el-drawer button')].find((b) => b.textContent?.trim() === '修改')
+    ;(edit as HTMLElement).click()
+    await settle()
+    const name = document.querySelector('[data-field-item=name] input') as HTMLInputElement
+    name.value = '王小虹'
+    name.dispatchEvent(new Event('input'))
+    await settle()
+    ;(document.querySelector('[data-test=dialog-submit]') as HTMLElement).click()
+    await settle(100)
+    expect(patches).toHaveLength(1)
+    expect(patches[0]).toMatchObject({ name: '王小虹', father_city: '东莞', guardian_name: '王桂英' })
+    for (const field of ['id_number', 'guardian_phone', 'father_phone', 'mother_phone', 'status'])
+      expect(patches[0]).not.toHaveProperty(field)
     wrapper.unmount()
   })
 })
