@@ -1,6 +1,5 @@
-"""Shapes every domain shares: the strict request body, a date range and the problem+json error body."""
+"""Shapes every domain shares: the strict request body and the problem+json error body (a period: core.clock)."""
 
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,11 +9,6 @@ class RequestModel(BaseModel):
     """Base of every request body: an unknown field is a 422 naming it, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-class DateRange(BaseModel):
-    date_from: date
-    date_to: date
 
 
 class FieldError(BaseModel):
@@ -36,4 +30,4 @@ class Problem(BaseModel):
     allowed: list[str] | None = Field(default=None, description="409 invalid-transition:当前允许的操作")
 
 
-__all__ = ["RequestModel", "DateRange", "Problem", "FieldError", "Any"]
+__all__ = ["RequestModel", "Problem", "FieldError", "Any"]

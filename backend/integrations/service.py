@@ -18,7 +18,7 @@ from backend.core import queue
 from backend.core.db import utcnow
 from backend.core.errors import Forbidden, ValidationFailed
 from backend.core.paging import Column, ListParams
-from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
+from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped, subtree_filter
 from backend.core.security import decrypt_field, encrypt_field
 from backend.integrations.models import DeliveryStatus, Event, WebhookDelivery, WebhookSubscription
 from backend.integrations.schemas import (
@@ -375,7 +375,7 @@ def replay_since(session: Session, principal: Principal, sub_id: int, since: dat
             sa.literal(now, type_=WebhookDelivery.__table__.c.created_at.type),
         )
         .where(
-            getattr(Event, f"a{depth}") == sub.branch_id,
+            subtree_filter(Event, sub.branch_id, depth),
             Event.type.in_(sub.events),
             Event.occurred_at >= since,
         )

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from backend.branches.models import Branch, BranchKind
 from backend.core.db import utcnow
-from backend.core.scope import ancestor_values
+from backend.core.scope import ancestor_values, subtree_filter
 from backend.members.models import Member, MemberPosition, MemberRecommendation, MemberTraining
 
 COURSES = [
@@ -46,7 +46,7 @@ def load(session: Session, ctx: Any) -> None:
     county = ctx.county
     branches = session.exec(
         select(Branch)
-        .where(getattr(Branch, f"a{county.depth}") == county.id, Branch.deleted_at.is_(None))
+        .where(subtree_filter(Branch, county.id, county.depth), Branch.deleted_at.is_(None))
         .order_by(Branch.id)
     ).all()
     members, posts = [], []

@@ -6943,10 +6943,6 @@ export interface operations {
                 type?: components["schemas"]["ActivityType"][] | null;
                 /** @description 状态,可多选 */
                 status?: components["schemas"]["ActivityStatus"][] | null;
-                /** @description 开始时间不早于 */
-                starts_from?: string | null;
-                /** @description 开始时间早于(日期则含当天) */
-                starts_to?: string | null;
                 /** @description true:没有照片的 */
                 missing_photos?: boolean | null;
                 /** @description true:没有签到的 */
@@ -6961,6 +6957,10 @@ export interface operations {
                 q?: string | null;
                 /** @description xlsx 导出全部筛选结果 */
                 format?: "json" | "xlsx";
+                /** @description 开始日期(含) */
+                from?: string | null;
+                /** @description 结束日期(含) */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -16899,8 +16899,6 @@ export interface operations {
                 mine?: boolean | null;
                 /** @description 只看某组织及其下级承办的 */
                 under?: number | null;
-                created_from?: string | null;
-                created_to?: string | null;
                 /** @description 每页条数 */
                 limit?: number;
                 /** @description 跳过条数 */
@@ -16911,6 +16909,10 @@ export interface operations {
                 q?: string | null;
                 /** @description xlsx 导出全部筛选结果 */
                 format?: "json" | "xlsx";
+                /** @description 开始日期(含) */
+                from?: string | null;
+                /** @description 结束日期(含) */
+                to?: string | null;
             };
             header?: never;
             path?: never;
