@@ -225,13 +225,23 @@ def test_the_sweep_flags_each_overdue_pairing_once_with_an_event_of_ids_only(
     assert latest.data["pairing_id"] == late["id"]
 
 
-def test_the_sweep_is_a_periodic_task_and_partners_see_the_event_type(login, tree):
-    from backend.core.queue import TASKS
-
-    assert TASKS["children.pairings_overdue"].every_minutes == 60
+def test_the_sweep_runs_as_a_periodic_task(db, cadre_a, register, session, tree):
+    from backend.core.queue import TASKS, run_periodic_once
     from backend.integrations.service import EVENT_TYPES
 
+    assert TASKS["children.pairings_overdue"].every_minutes == 60
     assert EVENT_TYPES["pairing.overdue"] == "pairings:read"
+    late = _active(cadre_a, register, session, tree, 213)
+    session.execute(
+        sa.update(Pairing)
+        .where(Pairing.id == late["id"])
+        .values(next_visit_due_on=today_in_china() - timedelta(days=2))
+    )
+    session.commit()
+    assert run_periodic_once(db)["children.pairings_overdue"] == 1
+    assert run_periodic_once(db)["children.pairings_overdue"] == 0
+    actions = [e["action"] for e in cadre_a.get(f"{P}/{late['id']}").json()["events"]]
+    assert actions == ["propose", "activate", "overdue"]
 
 
 def test_civil_affairs_subscribes_to_overdue_pairings_and_gets_a_delivery(
