@@ -204,9 +204,11 @@ def test_volunteer_figures_count_only_approved_hours(login, tree, team_a1):
     )
     login("cadre", tree.town_b).post(f"{RECORDS}/{old['id']}/actions/approve")
 
-    s = admin.get(f"{TEAMS}/stats", params={"from": (today_in_china() - timedelta(days=30)).isoformat()})
+    month_ago = (today_in_china() - timedelta(days=30)).isoformat()
+    s = admin.get(f"{TEAMS}/stats", params={"from": month_ago})
     assert s.status_code == 200, s.text
     s = s.json()
+    assert s["period"] == {"from": month_ago, "to": today_in_china().isoformat()}
     assert (s["teams"], s["volunteers"]) == (2, 2)
     assert (s["approved_hours"], s["approved_records"]) == ("11.0", 3)
     assert (s["pending_hours"], s["pending_records"]) == ("5.0", 1)
@@ -225,6 +227,13 @@ def test_volunteer_figures_count_only_approved_hours(login, tree, team_a1):
     assert mine["approved_hours"] == "5.0" and [b["branch_name"] for b in mine["by_branch"]] == ["甲一村"]
     assert cadre.get(f"{TEAMS}/stats", params={"under": tree.town_b.id}).status_code == 404
     assert leader.get(f"{TEAMS}/stats").json()["teams"] == 1
+
+    # The service-hours list takes the same from/to, days inclusive.
+    last_year = (today_in_china() - timedelta(days=400)).isoformat()
+    dates = lambda **p: [r["date"] for r in admin.get(RECORDS, params=p).json()["items"]]  # noqa: E731
+    assert dates(to=last_year) == [last_year]
+    assert dates(**{"from": last_year, "to": last_year}) == [last_year]
+    assert last_year not in dates(**{"from": month_ago}) and len(dates(**{"from": month_ago})) == 4
 
 
 def test_volunteer_update_and_leaving(team_a1):
