@@ -1,6 +1,5 @@
 """Whole-app rules: every route is guarded, the schema matches the migrations, the OpenAPI file is current."""
 
-import json
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -12,6 +11,7 @@ from backend.core.migrate import include_name
 from backend.core.routes import api_routes
 from backend.core.uow import UnitOfWorkRoute
 from backend.main import create_app
+from backend.meta.dictionaries import DICTIONARIES
 from backend.openapi import openapi_document, render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,4 +96,6 @@ def test_dictionaries_label_every_enum(anon):
     d = anon.get("/api/v1/meta/dictionaries").json()
     assert d["branch_kind"]["village"] == "村"
     assert d["role"]["cadre"].startswith("乡镇")
-    assert json.dumps(d, ensure_ascii=False)
+    # The whole table is served, every dictionary with labels for its values (what the SPA and partners read).
+    assert d == DICTIONARIES
+    assert all(values and all(label.strip() for label in values.values()) for values in d.values())

@@ -212,10 +212,22 @@ def test_a_resend_that_overtakes_the_kept_answer_waits_for_it(admin, tree, sessi
     assert _count(session, "抢先重发村") == 1
 
 
-def test_a_refused_submission_leaves_its_key_unmarked(admin, tree, session):
-    """A 4xx wrote nothing: its key is not marked committed (the refusal itself is what a resend replays)."""
-    bad = {"name": "重名", "kind": "village", "parent_id": 999_999}
-    assert admin.post(B, json=bad, headers={"Idempotency-Key": "refused"}).status_code in (404, 422)
+def _key_status(session, key: str) -> str:
     session.expire_all()
-    row = session.exec(select(IdempotencyKey).where(IdempotencyKey.key == "refused")).one()
-    assert row.status == "done"
+    return session.exec(select(IdempotencyKey).where(IdempotencyKey.key == key)).one().status
+
+
+def test_a_submission_refused_by_validation_leaves_its_key_unmarked(admin, tree, session):
+    """A 4xx wrote nothing: its key is not marked committed (the refusal itself is what a resend replays)."""
+    bad = {"name": "", "kind": "village", "parent_id": tree.town_a.id}
+    r = admin.post(B, json=bad, headers={"Idempotency-Key": "refused"})
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["name"]
+    assert _key_status(session, "refused") == "done"
+
+
+def test_a_submission_refused_for_an_unknown_parent_leaves_its_key_unmarked(admin, tree, session):
+    bad = {"name": "重名", "kind": "village", "parent_id": 999_999}
+    r = admin.post(B, json=bad, headers={"Idempotency-Key": "refused"})
+    assert r.status_code == 404 and r.json()["type"].endswith("not-found")
+    assert _key_status(session, "refused") == "done"
+    assert _count(session, "重名") == 0
