@@ -15,8 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-# CHINA_TZ and today_in_china are re-exported here only until every domain imports them from core.clock.
-from backend.core.clock import CHINA_TZ, china_stamp, today_in_china  # noqa: F401
+from backend.core.clock import CHINA_TZ, china_stamp
 from backend.core.errors import ValidationFailed
 
 T = TypeVar("T")

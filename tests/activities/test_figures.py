@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from backend.core.paging import today_in_china
+from backend.core.clock import today_in_china
 from tests.activities.conftest import ago, ahead
 
 BASE = "/api/v1/activities"
