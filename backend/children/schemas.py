@@ -87,6 +87,7 @@ class ChildPublic(BaseModel):
     birth_date: date
     age: int
     branch_id: int
+    branch_name: str | None = Field(default=None, description="所在村(社区)")
     school: str | None
     grade: str | None
     guardian_relation: GuardianRelation | None

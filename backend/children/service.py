@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
 from backend.branches.models import Branch
@@ -124,6 +125,7 @@ CHILD_COLUMNS = [
     Column("sex", "性别", "child_sex"),
     Column("id_number", "身份证号(脱敏)"),
     Column("birth_date", "出生日期"),
+    Column("branch_name", "村(社区)"),
     Column("age", "年龄"),
     Column("school", "学校"),
     Column("grade", "年级"),
@@ -146,7 +148,13 @@ CHILD_COLUMNS = [
 
 
 def to_public(c: Any) -> ChildPublic:
-    """ID number and phones masked; the clear values only through `reveal_child`."""
+    """ID number and phones masked; the clear values only through `reveal_child`.
+
+    `c` is a list row (which carries `branch_name`) or a child record (whose village is looked up).
+    """
+    branch_name = getattr(c, "branch_name", None)
+    if branch_name is None and isinstance(c, Child) and (session := object_session(c)) is not None:
+        branch_name = session.get(Branch, c.branch_id).name
     return ChildPublic(
         id=c.id,
         name=c.name,
@@ -155,6 +163,7 @@ def to_public(c: Any) -> ChildPublic:
         birth_date=c.birth_date,
         age=age_on(c.birth_date, today_in_china()),
         branch_id=c.branch_id,
+        branch_name=branch_name,
         school=c.school,
         grade=c.grade,
         guardian_relation=c.guardian_relation,
@@ -241,10 +250,16 @@ def list_children(
         stmt = stmt.where(Child.birth_date >= born_from)
     if born_to:
         stmt = stmt.where(Child.birth_date <= born_to)
+    # Plain rows with the village's name, not ORM objects: a page is read, never changed.
+    village = sa.select(Branch.name).where(Branch.id == Child.branch_id).scalar_subquery()
+    stmt = stmt.with_only_columns(
+        *Child.__table__.c, village.label("branch_name"), maintain_column_froms=True
+    )
     return page.respond(
         session,
         stmt,
         to_public,
+        scalars=False,
         search=[Child.name],
         columns=CHILD_COLUMNS,
         filename="children",

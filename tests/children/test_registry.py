@@ -21,6 +21,10 @@ def test_registering_a_child_masks_her_id_number_and_every_phone(rep_a1, tree, s
     assert child["guardian_phone"] == "139****1111"
     assert child["father_phone"] == "138****2222" and child["mother_phone"] == "137****3333"
     assert child["birth_date"] == "2016-06-01" and child["sex"] == "male" and child["status"] == "active"
+    # Her village is named in the record and in the list.
+    assert child["branch_name"] == tree.village_a1.name
+    listed = rep_a1.get("/api/v1/children", params={"q": "", "sort": "-created_at"}).json()["items"]
+    assert {c["id"]: c["branch_name"] for c in listed}[child["id"]] == tree.village_a1.name
     stored = session.get(Child, child["id"])
     assert number not in (stored.id_number_enc or "") and "13800002222" not in (stored.father_phone_enc or "")
     # The trail records the registration without the encrypted values.
