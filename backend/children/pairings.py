@@ -46,7 +46,7 @@ from backend.core.db import Database, is_unique_violation, utcnow
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.paging import Column, ListParams
 from backend.core.queue import task
-from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped, within
+from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, in_subtree, scoped, within
 from backend.core.workflow import StepContext, Workflow, step
 from backend.integrations.service import record_event
 from backend.members.models import Member
@@ -347,7 +347,7 @@ def _carer(session: Session, principal: Principal, data: PairingCreate, child: C
         raise ValidationFailed("member_id", "会员结对须填写 member_id(不填 volunteer_id)")
     member = get_scoped(session, Member, data.member_id, principal)
     branch = session.get(Branch, member.branch_id)
-    if getattr(child, f"a{branch.depth}", None) != branch.id:
+    if not in_subtree(child, branch):
         raise ValidationFailed("member_id", "帮扶人须是孩子所在村(社区)或其上级组织的会员")
     return member.name, {"volunteer_id": None, "member_id": member.id}
 
@@ -357,7 +357,7 @@ def _carer_account(session: Session, principal: Principal, user_id: int, child: 
     branch = session.get(Branch, user.branch_id)
     if user.role != CARER_ROLE or not user.is_active:
         raise ValidationFailed("carer_user_id", "须是在用的爱心妈妈(carer)账号")
-    if getattr(child, f"a{branch.depth}", None) != branch.id:
+    if not in_subtree(child, branch):
         raise ValidationFailed("carer_user_id", "爱心妈妈账号所在组织须包含孩子所在村(社区)")
     return user
 

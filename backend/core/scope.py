@@ -108,6 +108,11 @@ def subtree_filter(model: Any, branch_id: int, depth: int):
     return getattr(model, f"a{depth}") == branch_id
 
 
+def in_subtree(record: Any, branch: Any) -> bool:
+    """Whether a placed record lies in `branch`'s subtree: `subtree_filter` for a record already loaded."""
+    return getattr(record, f"a{branch.depth}", None) == branch.id
+
+
 def scoped(stmt: Any, principal: Principal, model: Any = None) -> Any:
     """Narrow a select to the principal's subtree, drop soft-deleted rows and apply the model's own rules."""
     if model is None:
