@@ -25,17 +25,23 @@ export async function throttledPage(context, network) {
   await cdp.send('Network.enable')
   await cdp.send('Network.setCacheDisabled', { cacheDisabled: false })
   await cdp.send('Network.emulateNetworkConditions', { offline: false, ...NETWORKS[network] })
+  const urls = new Map()
   const meter = {
     bytes: 0,
     requests: 0,
+    // Each finished response that crossed the network: its path and encoded bytes.
+    files: [],
     reset() {
       this.bytes = 0
       this.requests = 0
+      this.files = []
     },
   }
+  cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, new URL(e.request.url).pathname))
   cdp.on('Network.loadingFinished', (e) => {
     meter.bytes += e.encodedDataLength
     meter.requests += 1
+    if (e.encodedDataLength > 0) meter.files.push({ path: urls.get(e.requestId), bytes: e.encodedDataLength })
   })
   return { page, cdp, meter }
 }
@@ -98,6 +104,7 @@ export async function measurePhone(browser, base, network, username = 'village.r
     const repeat = Date.now() - t2
     await again.page.waitForLoadState('networkidle').catch(() => undefined)
     const repeatBytes = again.meter.bytes
+    const repeatFiles = again.meter.files
     await again.page.close()
     return {
       network,
@@ -108,6 +115,9 @@ export async function measurePhone(browser, base, network, username = 'village.r
       firstKiB: Math.round(firstBytes / 1024),
       firstRequests,
       repeatKiB: Math.round(repeatBytes / 1024),
+      // What the repeat visit fetched over the network (the page files should come from the service worker).
+      repeatFetched: repeatFiles.map((f) => f.path),
+      firstFiles: first.meter.files.map((f) => `${f.path} ${Math.round(f.bytes / 102.4) / 10}`),
       precacheKiB: Math.round(precacheBytes / 1024),
     }
   } finally {
