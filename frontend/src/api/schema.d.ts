@@ -3468,6 +3468,11 @@ export interface components {
             birth_date: string;
             /** Branch Id */
             branch_id: number;
+            /**
+             * Branch Name
+             * @description 所在村(社区)
+             */
+            branch_name?: string | null;
             category: components["schemas"]["ChildCategory"];
             /**
              * Created At
