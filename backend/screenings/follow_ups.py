@@ -136,7 +136,15 @@ S = FollowUpStatus
 FOLLOW_UPS = Workflow(
     "随访",
     [
-        step("notify", "告知", [S.pending_notice], S.notified, body=NotifyBody, apply=_notify),
+        step(
+            "notify",
+            "告知",
+            [S.pending_notice],
+            S.notified,
+            body=NotifyBody,
+            apply=_notify,
+            description="她已被告知结果:谁告知、以何种方式、何时告知(以当天当面告知为准)。",
+        ),
         step("recheck", "复查", [S.notified], S.rechecked, body=RecheckBody, apply=_recheck),
         step("diagnose", "确诊", [S.rechecked], S.diagnosed, body=DiagnoseBody, apply=_diagnose),
         step("treat", "治疗", [S.diagnosed], S.treated, body=TreatBody, apply=_treat),
@@ -149,9 +157,25 @@ FOLLOW_UPS = Workflow(
             guard=_treated_before_close,
             apply=_close,
         ),
-        step("lose", "失访", OPEN_FOLLOW_UP, S.lost, body=LoseBody, apply=_lose),
+        step(
+            "lose",
+            "失访",
+            OPEN_FOLLOW_UP,
+            S.lost,
+            body=LoseBody,
+            apply=_lose,
+            description="失访,须写明原因。",
+        ),
         # A village rep's home visit, from a phone: the state does not change.
-        step("visit", "走访", OPEN_FOLLOW_UP, None, body=VisitBody, apply=_visit),
+        step(
+            "visit",
+            "走访",
+            OPEN_FOLLOW_UP,
+            None,
+            body=VisitBody,
+            apply=_visit,
+            description="村(社区)妇联执委用手机记录的一次入户走访;状态不变。",
+        ),
     ],
     permission="followups:write",
     state_label=lambda s: label("follow_up_status", s),
@@ -372,7 +396,6 @@ A = AidStatus
 AID = Workflow(
     "救助申请",
     [
-        # Civil affairs records her hardship status (低保/特困) as it verified it.
         step(
             "verify",
             "核实",
@@ -381,6 +404,7 @@ AID = Workflow(
             body=AidVerifyBody,
             apply=_verify,
             permission="aid:verify",
+            description="民政部门记录核实的困难身份(低保/特困)。",
         ),
         step(
             "approve",

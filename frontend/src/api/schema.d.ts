@@ -282,7 +282,9 @@ export interface paths {
         put?: never;
         /**
          * 核实(verify)
-         * @description 救助申请工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         * @description 民政部门记录核实的困难身份(低保/特困)。
+         *
+         *     救助申请工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
          */
         post: operations["aid-applications-verify_aid"];
         delete?: never;
@@ -837,7 +839,9 @@ export interface paths {
         put?: never;
         /**
          * 失访(lose)
-         * @description 随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         * @description 失访,须写明原因。
+         *
+         *     随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
          */
         post: operations["follow-ups-lose"];
         delete?: never;
@@ -857,7 +861,9 @@ export interface paths {
         put?: never;
         /**
          * 告知(notify)
-         * @description 随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         * @description 她已被告知结果:谁告知、以何种方式、何时告知(以当天当面告知为准)。
+         *
+         *     随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
          */
         post: operations["follow-ups-notify"];
         delete?: never;
@@ -917,7 +923,9 @@ export interface paths {
         put?: never;
         /**
          * 走访(visit)
-         * @description 随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
+         * @description 村(社区)妇联执委用手机记录的一次入户走访;状态不变。
+         *
+         *     随访工作流的一步;当前状态不允许时答 409,`allowed` 列出现在可做的步骤。
          */
         post: operations["follow-ups-visit"];
         delete?: never;
