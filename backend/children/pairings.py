@@ -182,7 +182,9 @@ def _timeline(
     )
 
 
-def perform(session: Session, principal: Principal, p: Pairing, action: str, body: Any = None) -> Pairing:
+def perform(
+    session: Session, principal: Principal | None, p: Pairing, action: str, body: Any = None
+) -> Pairing:
     """One step; the timeline follows. A concurrent activation for the same child is 409 naming the child."""
     now = utcnow()
     session.flush()
@@ -201,6 +203,22 @@ def perform(session: Session, principal: Principal, p: Pairing, action: str, bod
     _timeline(session, p, action, principal, ctx.result.get("text"), ctx.result.get("data"), now)
     session.flush()
     return p
+
+
+def end_for_children(session: Session, child_ids: list[int], reason: str, today: date) -> int:
+    """End the open pairings of children who left the list (the sweep's step, through the workflow)."""
+    if not child_ids:
+        return 0
+    open_pairings = session.scalars(
+        select(Pairing).where(
+            Pairing.child_id.in_(child_ids),
+            Pairing.status.in_((PairingStatus.proposed, PairingStatus.active)),
+            Pairing.deleted_at.is_(None),
+        )
+    ).all()
+    for p in open_pairings:
+        perform(session, None, p, "end", EndBody(reason=reason, ended_on=min(today, today_in_china())))
+    return len(open_pairings)
 
 
 # ---- presenters

@@ -14,6 +14,7 @@ from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
 from backend.branches.models import Branch
+from backend.children import pairings
 from backend.children.models import (
     CARER_ROLE,
     Child,
@@ -518,7 +519,8 @@ def is_carer(principal: Principal) -> bool:
 
 
 def age_out(session: Session, today: date | None = None) -> int:
-    """Children who turned 16 leave the list of left-behind children (idempotent: only those not yet marked)."""
+    """Children who turned 16 leave the list of left-behind children and their open pairings end (idempotent: only
+    those not yet marked)."""
     today = today or today_in_china()
     children = session.scalars(
         select(Child).where(
@@ -532,4 +534,7 @@ def age_out(session: Session, today: date | None = None) -> int:
         child.status_changed_on = today
         child.updated_at = utcnow()
     session.flush()
+    pairings.end_for_children(
+        session, [c.id for c in children], "孩子年满 16 周岁,不再列入留守儿童名册", today
+    )
     return len(children)

@@ -5,7 +5,7 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from backend.children import service
-from backend.children.models import Child, ChildStatus
+from backend.children.models import Child, ChildStatus, PairingEvent, PairingStatus
 from backend.core.audit_models import AuditLog
 from backend.core.clock import today_in_china
 from backend.screenings.idcard import make_id_number
@@ -208,17 +208,24 @@ def test_a_deleted_child_is_gone_and_one_with_an_active_pairing_cannot_be_delete
     assert again.status_code == 201 and again.json()["id"] == plain["id"]
 
 
-def test_the_sweep_marks_children_aged_out_on_their_16th_birthday(session, tree, cadre_a):
+def test_the_sweep_marks_children_aged_out_on_their_16th_birthday(session, tree, cadre_a, pair):
     today = today_in_china()
     born = date(today.year - 16, today.month, min(today.day, 28)) + timedelta(days=1)
     number = make_id_number("430725", born, 21)
     r = cadre_a.post("/api/v1/children", json=child_body(20, tree.village_a1, id_number=number))
     assert r.status_code == 201, r.text
+    pairing = pair(r.json()["id"], None)
     assert service.age_out(session, today) == 0
     birthday = date(born.year + 16, born.month, born.day)
     assert service.age_out(session, birthday) == 1
     child = session.get(Child, r.json()["id"])
     assert child.status == ChildStatus.aged_out and child.status_changed_on == birthday
+    # Her pairing ends with her, through the workflow, and says why on its timeline.
+    session.refresh(pairing)
+    assert pairing.status == PairingStatus.ended and "16" in pairing.end_reason
+    assert pairing.next_visit_due_on is None
+    events = session.exec(select(PairingEvent).where(PairingEvent.pairing_id == pairing.id)).all()
+    assert [(e.action, e.actor) for e in events] == [("end", "system:children")]
     assert service.age_out(session, birthday) == 0
     # The sweep is a periodic task the runners schedule.
     from backend.core.queue import TASKS
