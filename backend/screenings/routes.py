@@ -3,13 +3,13 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import File, Form, Query, UploadFile
+from fastapi import Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
 import backend.screenings.tasks  # noqa: F401  (registers the overdue sweep)
 from backend.branches.models import Branch
 from backend.core.clock import PeriodDep
-from backend.core.deps import SessionDep, perm
+from backend.core.deps import SessionDep, perm, require
 from backend.core.paging import LIST_RESPONSES, XLSX_FILE_RESPONSES, PageDep, xlsx_file
 from backend.core.scope import Principal, get_scoped
 from backend.core.uow import Router, writes
@@ -153,7 +153,7 @@ def get_woman(session: SessionDep, principal: WomenRead, woman_id: int):
     return service.woman_to_public(get_scoped(session, Woman, woman_id, principal))
 
 
-@women_router.get("/{woman_id}/pii", response_model=WomanPii)
+@women_router.get("/{woman_id}/pii", response_model=WomanPii, dependencies=[Depends(require("women:read"))])
 @writes
 def reveal_woman(session: SessionDep, principal: PiiRead, woman_id: int):
     """Her ID number and phone in clear (needs `women:read` too); every call is written to the audit trail."""
