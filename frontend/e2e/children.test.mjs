@@ -99,6 +99,35 @@ describe('children on the phone', () => {
       await context.close()
     }
   })
+
+  test("a village rep opens her village's pairings, overdue first, and records a visit for one of them", async () => {
+    const context = await browser.newContext(PHONE)
+    const page = await context.newPage()
+    try {
+      await login(page, backend.base, 'village.rep')
+      await page.click('[data-test=tile-pairings]')
+      const rows = page.locator('[data-test=pairings-due] li')
+      await rows.first().waitFor()
+      const states = await rows.evaluateAll((els) => els.map((el) => el.dataset.state))
+      // Overdue ones come first.
+      assert.deepEqual(
+        states,
+        [...states].sort((a, b) => Number(b === 'overdue') - Number(a === 'overdue')),
+      )
+      const link = rows.first().locator('[data-test=record-visit]')
+      const pairing = Number(new URL(await link.getAttribute('href'), backend.base).pathname.split('/').pop())
+      const token = await apiToken(backend.base, 'village.rep')
+      const before = await apiGet(backend.base, token, `/pairings/${pairing}/visits`)
+      await link.click()
+      await page.fill('textarea[name=done]', '村妇联执委代为走访:电话联系监护人')
+      await page.click('[data-test=submit]')
+      await page.locator('[data-test=sent]').waitFor()
+      const after = await apiGet(backend.base, token, `/pairings/${pairing}/visits`)
+      assert.equal(after.total, before.total + 1)
+    } finally {
+      await context.close()
+    }
+  })
 })
 
 describe('children in the office', () => {

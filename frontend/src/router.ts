@@ -12,6 +12,7 @@ const VolunteerHours = () => import('./mobile/VolunteerHours.vue')
 const OutboxView = () => import('./mobile/OutboxView.vue')
 const ChildRegister = () => import('./mobile/ChildRegister.vue')
 const CarerHome = () => import('./mobile/CarerHome.vue')
+const PairingsDue = () => import('./mobile/PairingsDue.vue')
 const VisitRecord = () => import('./mobile/VisitRecord.vue')
 
 declare module 'vue-router' {
@@ -126,6 +127,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'hours', component: VolunteerHours, meta: { title: '报志愿时长', perm: 'volunteers:write' } },
       { path: 'child', component: ChildRegister, meta: { title: '登记儿童', perm: 'children:write' } },
       { path: 'children', component: CarerHome, meta: { title: '我结对的孩子', perm: 'children:visit' } },
+      { path: 'pairings', component: PairingsDue, meta: { title: '结对走访', perm: 'pairings:read' } },
       { path: 'visit/:pairing', component: VisitRecord, meta: { title: '记录走访', perm: 'pairings:visit' } },
       { path: 'outbox', component: OutboxView, meta: { title: '待发送' } },
     ],
