@@ -1,12 +1,14 @@
-"""Activity photos: checked by content (JPEG or PNG that really decodes), stored once per SHA-256, with a thumbnail."""
+"""Photos of activities and visits: checked by content (JPEG or PNG that really decodes), stored once per SHA-256, with a thumbnail."""
 
 import hashlib
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageOps
+from sqlmodel import Session, select
 
-from backend.core.errors import PayloadTooLarge, UnsupportedMedia
+from backend.core.errors import NotFound, PayloadTooLarge, UnsupportedMedia
 from backend.core.storage import media_store
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -97,3 +99,65 @@ def store_image(data: bytes) -> StoredImage:
     store.put(key_for(sha, ext), data, content_type)
     store.put(key_for(thumb_sha, "jpg"), thumb, "image/jpeg")
     return StoredImage(sha, content_type, len(data), image.width, image.height, thumb_sha)
+
+
+# ---- a record's photos (activities, visits): one row per distinct image per owner, the files shared by content
+
+
+def attach(
+    session: Session, model: Any, owner: dict[str, int], data: bytes, caption: str | None, uploaded_by: str
+) -> tuple[Any, bool]:
+    """Store an image and link it to its owner (`{"activity_id": 7}`); the same image sent again is the row it
+    made the first time. Answers (photo, newly added)."""
+    stored = store_image(data)
+    existing = session.exec(select(model).filter_by(**owner).where(model.sha256 == stored.sha256)).first()
+    if existing is not None:
+        return existing, False
+    photo = model(
+        **owner,
+        sha256=stored.sha256,
+        content_type=stored.content_type,
+        size=stored.size,
+        width=stored.width,
+        height=stored.height,
+        thumb_sha256=stored.thumb_sha256,
+        caption=caption,
+        uploaded_by=uploaded_by,
+    )
+    session.add(photo)
+    session.flush()
+    return photo, True
+
+
+def photos_of(session: Session, model: Any, owner: dict[str, int]) -> list[Any]:
+    return list(session.exec(select(model).filter_by(**owner).order_by(model.id)).all())
+
+
+def photo_of(session: Session, model: Any, owner: dict[str, int], photo_id: int) -> Any:
+    photo = session.exec(select(model).filter_by(**owner).where(model.id == photo_id)).first()
+    if photo is None:
+        raise NotFound("照片不存在")
+    return photo
+
+
+def file_of(photo: Any, thumbnail: bool = False) -> tuple[str, str]:
+    """The media-store key and content type of a photo or of its thumbnail."""
+    if thumbnail:
+        return key_for(photo.thumb_sha256, "jpg"), "image/jpeg"
+    return key_for(photo.sha256, ext_for(photo.content_type)), photo.content_type
+
+
+def public_fields(photo: Any, base_url: str) -> dict[str, Any]:
+    """What every photo answer carries, `base_url` being the photo's own address."""
+    return {
+        "id": photo.id,
+        "content_type": photo.content_type,
+        "size": photo.size,
+        "width": photo.width,
+        "height": photo.height,
+        "sha256": photo.sha256,
+        "caption": photo.caption,
+        "url": base_url,
+        "thumbnail_url": base_url + "/thumbnail",
+        "created_at": photo.created_at,
+    }

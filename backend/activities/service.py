@@ -30,7 +30,7 @@ from backend.branches.schemas import TERM_WARNING_DAYS
 from backend.children.homes import check_activity_home
 from backend.core.clock import Between, Period, today_in_china
 from backend.core.db import UTCDateTime, utcnow
-from backend.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from backend.core.errors import Conflict, Forbidden, ValidationFailed
 from backend.core.paging import Column, ListParams
 from backend.core.scope import Principal, get_scoped, scoped, subtree_filter, within
 from backend.core.security import mask_phone
@@ -312,76 +312,36 @@ def act(
 
 def photo_to_public(photo: ActivityPhoto) -> PhotoPublic:
     base = f"{API}/activities/{photo.activity_id}/photos/{photo.id}"
-    return PhotoPublic(
-        id=photo.id,
-        activity_id=photo.activity_id,
-        content_type=photo.content_type,
-        size=photo.size,
-        width=photo.width,
-        height=photo.height,
-        sha256=photo.sha256,
-        caption=photo.caption,
-        url=base,
-        thumbnail_url=base + "/thumbnail",
-        created_at=photo.created_at,
-    )
+    return PhotoPublic(activity_id=photo.activity_id, **photo_store.public_fields(photo, base))
 
 
 def add_photo(
     session: Session, principal: Principal, activity: Activity, data: bytes, caption: str | None = None
 ) -> ActivityPhoto:
     _lock_verified(activity)
-    stored = photo_store.store_image(data)
-    existing = session.exec(
-        select(ActivityPhoto).where(
-            ActivityPhoto.activity_id == activity.id, ActivityPhoto.sha256 == stored.sha256
-        )
-    ).first()
-    if existing is not None:
-        return existing
-    photo = ActivityPhoto(
-        activity_id=activity.id,
-        sha256=stored.sha256,
-        content_type=stored.content_type,
-        size=stored.size,
-        width=stored.width,
-        height=stored.height,
-        thumb_sha256=stored.thumb_sha256,
-        caption=caption,
-        uploaded_by=principal.subject,
+    photo, added = photo_store.attach(
+        session, ActivityPhoto, {"activity_id": activity.id}, data, caption, principal.subject
     )
-    session.add(photo)
-    session.flush()
-    activity.photo_count += 1
-    if activity.cover_photo_id is None:
-        activity.cover_photo_id = photo.id
-    activity.updated_at = utcnow()
-    session.flush()
+    if added:
+        activity.photo_count += 1
+        if activity.cover_photo_id is None:
+            activity.cover_photo_id = photo.id
+        activity.updated_at = utcnow()
+        session.flush()
     return photo
 
 
 def list_photos(session: Session, activity: Activity) -> list[ActivityPhoto]:
-    return list(
-        session.exec(
-            select(ActivityPhoto).where(ActivityPhoto.activity_id == activity.id).order_by(ActivityPhoto.id)
-        ).all()
-    )
+    return photo_store.photos_of(session, ActivityPhoto, {"activity_id": activity.id})
 
 
 def get_photo(session: Session, activity: Activity, photo_id: int) -> ActivityPhoto:
-    photo = session.exec(
-        select(ActivityPhoto).where(ActivityPhoto.id == photo_id, ActivityPhoto.activity_id == activity.id)
-    ).first()
-    if photo is None:
-        raise NotFound("照片不存在")
-    return photo
+    return photo_store.photo_of(session, ActivityPhoto, {"activity_id": activity.id}, photo_id)
 
 
 def photo_file(photo: ActivityPhoto, thumbnail: bool = False) -> tuple[str, str]:
     """The photo's (or its thumbnail's) key in the media store and its content type."""
-    if thumbnail:
-        return photo_store.key_for(photo.thumb_sha256, "jpg"), "image/jpeg"
-    return photo_store.key_for(photo.sha256, photo_store.ext_for(photo.content_type)), photo.content_type
+    return photo_store.file_of(photo, thumbnail)
 
 
 def delete_photo(session: Session, activity: Activity, photo: ActivityPhoto) -> None:

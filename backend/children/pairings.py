@@ -570,68 +570,32 @@ def get_visit(
 
 def photo_to_public(photo: VisitPhoto, pairing_id: int) -> VisitPhotoPublic:
     base = f"{API}/pairings/{pairing_id}/visits/{photo.visit_id}/photos/{photo.id}"
-    return VisitPhotoPublic(
-        id=photo.id,
-        visit_id=photo.visit_id,
-        content_type=photo.content_type,
-        size=photo.size,
-        width=photo.width,
-        height=photo.height,
-        sha256=photo.sha256,
-        caption=photo.caption,
-        url=base,
-        thumbnail_url=base + "/thumbnail",
-        created_at=photo.created_at,
-    )
+    return VisitPhotoPublic(visit_id=photo.visit_id, **photo_store.public_fields(photo, base))
 
 
 def add_photo(
     session: Session, principal: Principal, v: Visit, data: bytes, caption: str | None = None
 ) -> VisitPhoto:
-    stored = photo_store.store_image(data)
-    existing = session.exec(
-        select(VisitPhoto).where(VisitPhoto.visit_id == v.id, VisitPhoto.sha256 == stored.sha256)
-    ).first()
-    if existing is not None:
-        return existing
-    photo = VisitPhoto(
-        visit_id=v.id,
-        sha256=stored.sha256,
-        content_type=stored.content_type,
-        size=stored.size,
-        width=stored.width,
-        height=stored.height,
-        thumb_sha256=stored.thumb_sha256,
-        caption=caption,
-        uploaded_by=principal.subject,
+    photo, added = photo_store.attach(
+        session, VisitPhoto, {"visit_id": v.id}, data, caption, principal.subject
     )
-    session.add(photo)
-    session.flush()
-    v.photo_count += 1
-    v.updated_at = utcnow()
-    session.flush()
+    if added:
+        v.photo_count += 1
+        v.updated_at = utcnow()
+        session.flush()
     return photo
 
 
 def list_photos(session: Session, v: Visit) -> list[VisitPhoto]:
-    return list(
-        session.exec(select(VisitPhoto).where(VisitPhoto.visit_id == v.id).order_by(VisitPhoto.id)).all()
-    )
+    return photo_store.photos_of(session, VisitPhoto, {"visit_id": v.id})
 
 
 def get_photo(session: Session, v: Visit, photo_id: int) -> VisitPhoto:
-    photo = session.exec(
-        select(VisitPhoto).where(VisitPhoto.id == photo_id, VisitPhoto.visit_id == v.id)
-    ).first()
-    if photo is None:
-        raise NotFound("照片不存在")
-    return photo
+    return photo_store.photo_of(session, VisitPhoto, {"visit_id": v.id}, photo_id)
 
 
 def photo_file(photo: VisitPhoto, thumbnail: bool = False) -> tuple[str, str]:
-    if thumbnail:
-        return photo_store.key_for(photo.thumb_sha256, "jpg"), "image/jpeg"
-    return photo_store.key_for(photo.sha256, photo_store.ext_for(photo.content_type)), photo.content_type
+    return photo_store.file_of(photo, thumbnail)
 
 
 # ---- the overdue sweep
