@@ -16,7 +16,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from backend.jobs import service as jobs  # noqa: E402
 from backend.jobs.models import Job  # noqa: E402
 from backend.meta.dictionaries import label  # noqa: E402
 from backend.screenings.idcard import make_id_number  # noqa: E402
+from bench.load import drop_database, fresh_database  # noqa: E402
 from bench.screening_import import build_tree  # noqa: E402
 
 CATEGORIES = ["left_behind_both_parents"] * 5 + ["left_behind_one_parent"] * 3 + ["hardship", "orphan"]
@@ -124,20 +124,14 @@ def main() -> None:
     )
     parser.add_argument("--skip-pg", action="store_true")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="halfsky-bench-"))
-    run(f"sqlite:///{tmp / 'bench.db'}", args.rows, "SQLite")
-    if args.skip_pg:
-        return
-    admin = make_engine(args.pg, isolation_level="AUTOCOMMIT", pool_size=1)
-    name = f"halfsky_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        url = sa.make_url(make_engine(args.pg).url).set(database=name).render_as_string(hide_password=False)
-        run(url, args.rows, "PostgreSQL")
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for kind, name in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        if kind == "postgresql" and args.skip_pg:
+            break
+        url = fresh_database(kind, Path(tempfile.mkdtemp(prefix="halfsky-bench-")), args.pg)
+        try:
+            run(url, args.rows, name)
+        finally:
+            drop_database(url, args.pg)
 
 
 if __name__ == "__main__":

@@ -147,13 +147,18 @@ def write_chunk(session, principal: Principal, items, default_branch: int, state
     now, new = utcnow(), []
     for n, data, number, born, branch, ids in parsed:
         digest = ids["id_number_hash"]
-        if digest in mine or digest in state.seen:
-            outcomes.append((n, "error", "id_number:该身份证号已登记"))
+        if digest in state.seen:
+            outcomes.append((n, "error", "id_number:与本表前面一行的身份证号重复(已按前一行登记)"))
+            continue
+        state.seen.add(digest)
+        if digest in mine:
+            # Already on the uploader's list: a village sending its updated list again loses nothing and fails
+            # no row; changes to a registered child are made on her record.
+            outcomes.append((n, "skipped", None))
             continue
         if digest in elsewhere:
             outcomes.append((n, "error", "id_number:该身份证号已登记(登记在其他单位,请联系上级妇联核对)"))
             continue
-        state.seen.add(digest)
         if digest in deleted:
             outcomes.append((n, *_register(session, principal, data, branch)))
             continue

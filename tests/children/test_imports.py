@@ -88,9 +88,16 @@ def test_a_village_list_imports_as_a_job_with_a_failed_rows_sheet(rep_a1, tree, 
     assert sorted(reasons) == [4, 5, 6, 7, 8]
     assert reasons[4].startswith("身份证号:") and "校验位" in reasons[4]
     assert reasons[5].startswith("类别:")
-    assert "已登记" in reasons[6] and "其他单位" in reasons[7]
+    assert "重复" in reasons[6] and "其他单位" in reasons[7]
     assert "不存在或不在" in reasons[8]
     assert login("village_rep", tree.village_a2).get(f"/api/v1/jobs/{job['id']}").status_code == 404
+
+    # The same list sent again: the two children already on it are skipped, not failed, and nothing is doubled.
+    again = _upload(rep_a1, buf.getvalue())
+    job = rep_a1.get(again.headers["location"].removeprefix("http://testserver")).json()
+    assert job["status"] == "done" and job["rows_failed"] == 5, job
+    assert job["result"].get("created", 0) == 0 and job["result"]["skipped"] == 2
+    assert len(session.exec(select(Child).where(Child.branch_id == tree.village_a1.id)).all()) == 2
 
 
 def test_a_file_without_the_required_columns_is_refused_before_any_job(rep_a1):
