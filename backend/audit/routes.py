@@ -1,10 +1,10 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query
 
 from backend.audit import service
 from backend.audit.schemas import AuditList
+from backend.core.clock import BetweenDep
 from backend.core.deps import AuditRead, SessionDep
 from backend.core.paging import LIST_RESPONSES, PageDep
 from backend.core.uow import Router
@@ -17,12 +17,11 @@ def list_audit(
     session: SessionDep,
     principal: AuditRead,
     page: PageDep,
+    period: BetweenDep,
     action: Annotated[list[str] | None, Query()] = None,
     actor: str | None = None,
     entity: str | None = None,
     entity_id: str | None = None,
-    start: Annotated[date | None, Query(alias="from", description="开始日期(含)")] = None,
-    end: Annotated[date | None, Query(alias="to", description="结束日期(含)")] = None,
     under: Annotated[int | None, Query(description="只看某组织及其下级")] = None,
 ):
     """The append-only audit trail of the caller's subtree, newest first."""
@@ -34,7 +33,6 @@ def list_audit(
         actor=actor,
         entity=entity,
         entity_id=entity_id,
-        start=start,
-        end=end,
+        period=period,
         under=under,
     )

@@ -1,13 +1,12 @@
 """Reading the audit trail (the core writes it: backend.core.audit)."""
 
-from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
 
 from backend.audit.schemas import AuditPublic
 from backend.core.audit_models import AuditLog
-from backend.core.clock import china_day_start
+from backend.core.clock import Between
 from backend.core.paging import Column, ListParams
 from backend.core.scope import Principal, scoped, within
 
@@ -38,8 +37,7 @@ def list_audit(
     actor: str | None = None,
     entity: str | None = None,
     entity_id: str | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    period: Between = Between(),
     under: int | None = None,
 ) -> Any:
     """The append-only trail of the caller's subtree, newest first; `start`/`end` are China days, inclusive."""
@@ -52,10 +50,7 @@ def list_audit(
         stmt = stmt.where(AuditLog.entity == entity)
     if entity_id:
         stmt = stmt.where(AuditLog.entity_id == entity_id)
-    if start:
-        stmt = stmt.where(AuditLog.at >= china_day_start(start))
-    if end:
-        stmt = stmt.where(AuditLog.at < china_day_start(end + timedelta(days=1)))
+    stmt = stmt.where(period.covers(AuditLog.at))
     stmt = within(session, principal, stmt, AuditLog, under)
     return page.respond(
         session,

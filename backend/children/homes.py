@@ -30,7 +30,7 @@ from backend.children.schemas import (
     InspectionCreate,
     InspectionPublic,
 )
-from backend.core.clock import today_in_china
+from backend.core.clock import Between, today_in_china
 from backend.core.db import utcnow
 from backend.core.errors import AppError, ValidationFailed
 from backend.core.paging import Column, ListParams
@@ -312,18 +312,14 @@ def list_calls(
     page: ListParams,
     home: ChildrenHome,
     *,
-    start: date | None = None,
-    end: date | None = None,
+    period: Between = Between(),
 ) -> Any:
     stmt = (
         sa.select(FamilyCallSession, Child.name.label("child_name"))
         .join(Child, Child.id == FamilyCallSession.child_id)
         .where(FamilyCallSession.home_id == home.id)
     )
-    if start:
-        stmt = stmt.where(FamilyCallSession.held_on >= start)
-    if end:
-        stmt = stmt.where(FamilyCallSession.held_on <= end)
+    stmt = stmt.where(period.covers_day(FamilyCallSession.held_on))
     return page.respond(
         session,
         stmt,

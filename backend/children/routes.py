@@ -38,6 +38,7 @@ from backend.children.schemas import (
     InspectionList,
     InspectionPublic,
 )
+from backend.core.clock import BetweenDep
 from backend.core.deps import SessionDep, perm
 from backend.core.paging import LIST_RESPONSES, XLSX_FILE_RESPONSES, PageDep, xlsx_file
 from backend.core.scope import Principal, get_scoped
@@ -234,12 +235,11 @@ def list_calls(
     session: SessionDep,
     principal: HomesRead,
     page: PageDep,
+    period: BetweenDep,
     home_id: int,
-    start: Annotated[date | None, Query(alias="from", description="开始日期(含)")] = None,
-    end: Annotated[date | None, Query(alias="to", description="结束日期(含)")] = None,
 ):
     home = get_scoped(session, ChildrenHome, home_id, principal)
-    return homes.list_calls(session, principal, page, home, start=start, end=end)
+    return homes.list_calls(session, principal, page, home, period=period)
 
 
 @homes_router.post("/{home_id}/calls", response_model=CallPublic, status_code=201)

@@ -136,6 +136,15 @@ class Between:
             condition = condition & (column < china_day_start(self.end + timedelta(days=1)))
         return condition
 
+    def covers_day(self, column):
+        """A condition on a date column (true when both ends are open)."""
+        condition = sa.true()
+        if self.start is not None:
+            condition = condition & (column >= self.start)
+        if self.end is not None:
+            condition = condition & (column <= self.end)
+        return condition
+
 
 def _between(
     start: Annotated[date | None, Query(alias="from", description="开始日期(含)")] = None,

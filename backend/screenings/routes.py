@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 import backend.screenings.tasks  # noqa: F401  (registers the overdue sweep)
 from backend.branches.models import Branch
-from backend.core.clock import PeriodDep
+from backend.core.clock import BetweenDep, PeriodDep
 from backend.core.deps import SessionDep, perm, require
 from backend.core.paging import LIST_RESPONSES, XLSX_FILE_RESPONSES, PageDep, xlsx_file
 from backend.core.scope import Principal, get_scoped
@@ -215,14 +215,13 @@ def list_records(
     session: SessionDep,
     principal: ScreeningsRead,
     page: PageDep,
+    period: BetweenDep,
     under: Under = None,
     kind: ScreeningKind | None = None,
     result: list[ScreeningResult] | None = Query(default=None),
     source: ScreeningSource | None = None,
     woman_id: int | None = None,
     plan_id: int | None = None,
-    start: Annotated[date | None, Query(alias="from", description="筛查日期不早于(含)")] = None,
-    end: Annotated[date | None, Query(alias="to", description="筛查日期不晚于(含)")] = None,
 ):
     return service.list_records(
         session,
@@ -234,8 +233,7 @@ def list_records(
         source=source,
         woman_id=woman_id,
         plan_id=plan_id,
-        start=start,
-        end=end,
+        period=period,
     )
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from backend.branches.models import Branch
 from backend.core import audit
-from backend.core.clock import Period, today_in_china
+from backend.core.clock import Between, Period, today_in_china
 from backend.core.db import is_unique_violation, utcnow
 from backend.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed, validation_errors
 from backend.core.paging import Column, ListParams
@@ -417,8 +417,7 @@ def list_records(
     source: ScreeningSource | None = None,
     woman_id: int | None = None,
     plan_id: int | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    period: Between = Between(),
 ) -> Any:
     """`start`/`end`: the screening date, both inclusive."""
     stmt = within(session, principal, scoped(select(ScreeningRecord), principal), ScreeningRecord, under)
@@ -432,10 +431,7 @@ def list_records(
             stmt = stmt.where(col == value)
     if result:
         stmt = stmt.where(ScreeningRecord.result.in_([r.value for r in result]))
-    if start:
-        stmt = stmt.where(ScreeningRecord.screened_on >= start)
-    if end:
-        stmt = stmt.where(ScreeningRecord.screened_on <= end)
+    stmt = stmt.where(period.covers_day(ScreeningRecord.screened_on))
     return page.respond(
         session,
         _with_follow_up(stmt),

@@ -1,10 +1,9 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query
 
 from backend.branches.models import Branch
-from backend.core.clock import PeriodDep
+from backend.core.clock import BetweenDep, PeriodDep
 from backend.core.deps import SessionDep, perm
 from backend.core.paging import LIST_RESPONSES, PageDep
 from backend.core.scope import get_scoped
@@ -144,14 +143,13 @@ def list_service_records(
     session: SessionDep,
     principal: VolunteersRead,
     page: PageDep,
+    period: BetweenDep,
     under: Under = None,
     status: ServiceRecordStatus | None = None,
     team_id: int | None = None,
     volunteer_id: int | None = None,
     target_group: TargetGroup | None = None,
     activity_id: int | None = None,
-    start: Annotated[date | None, Query(alias="from", description="服务日期不早于(含)")] = None,
-    end: Annotated[date | None, Query(alias="to", description="服务日期不晚于(含)")] = None,
 ):
     return service.list_service_records(
         session,
@@ -163,8 +161,7 @@ def list_service_records(
         volunteer_id=volunteer_id,
         target_group=target_group,
         activity_id=activity_id,
-        start=start,
-        end=end,
+        period=period,
     )
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from backend.activities.models import Activity
 from backend.branches.models import Branch
-from backend.core.clock import Period, today_in_china
+from backend.core.clock import Between, Period, today_in_china
 from backend.core.db import utcnow
 from backend.core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from backend.core.paging import Column, ListParams
@@ -368,8 +368,7 @@ def list_service_records(
     volunteer_id: int | None = None,
     target_group: TargetGroup | None = None,
     activity_id: int | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    period: Between = Between(),
 ) -> Any:
     """Service hours in the caller's subtree; `start`/`end` (the API's `from`/`to`) bound the service day, inclusive."""
     stmt = within(session, principal, scoped(select(ServiceRecord), principal), ServiceRecord, under)
@@ -384,10 +383,7 @@ def list_service_records(
         stmt = stmt.where(ServiceRecord.status == status.value)
     if target_group is not None:
         stmt = stmt.where(ServiceRecord.target_group == target_group.value)
-    if start is not None:
-        stmt = stmt.where(ServiceRecord.served_on >= start)
-    if end is not None:
-        stmt = stmt.where(ServiceRecord.served_on <= end)
+    stmt = stmt.where(period.covers_day(ServiceRecord.served_on))
     return page.respond(
         session,
         _record_statement(stmt),

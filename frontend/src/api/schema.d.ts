@@ -8879,10 +8879,6 @@ export interface operations {
                 actor?: string | null;
                 entity?: string | null;
                 entity_id?: string | null;
-                /** @description 开始日期(含) */
-                from?: string | null;
-                /** @description 结束日期(含) */
-                to?: string | null;
                 /** @description 只看某组织及其下级 */
                 under?: number | null;
                 /** @description 每页条数 */
@@ -8895,6 +8891,10 @@ export interface operations {
                 q?: string | null;
                 /** @description xlsx 导出全部筛选结果 */
                 format?: "json" | "xlsx";
+                /** @description 开始日期(含) */
+                from?: string | null;
+                /** @description 结束日期(含) */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -10679,10 +10679,6 @@ export interface operations {
     "children-homes-list_calls": {
         parameters: {
             query?: {
-                /** @description 开始日期(含) */
-                from?: string | null;
-                /** @description 结束日期(含) */
-                to?: string | null;
                 /** @description 每页条数 */
                 limit?: number;
                 /** @description 跳过条数 */
@@ -10693,6 +10689,10 @@ export interface operations {
                 q?: string | null;
                 /** @description xlsx 导出全部筛选结果 */
                 format?: "json" | "xlsx";
+                /** @description 开始日期(含) */
+                from?: string | null;
+                /** @description 结束日期(含) */
+                to?: string | null;
             };
             header?: never;
             path: {
@@ -15512,10 +15512,6 @@ export interface operations {
                 source?: components["schemas"]["ScreeningSource"] | null;
                 woman_id?: number | null;
                 plan_id?: number | null;
-                /** @description 筛查日期不早于(含) */
-                from?: string | null;
-                /** @description 筛查日期不晚于(含) */
-                to?: string | null;
                 /** @description 每页条数 */
                 limit?: number;
                 /** @description 跳过条数 */
@@ -15526,6 +15522,10 @@ export interface operations {
                 q?: string | null;
                 /** @description xlsx 导出全部筛选结果 */
                 format?: "json" | "xlsx";
+                /** @description 开始日期(含) */
+                from?: string | null;
+                /** @description 结束日期(含) */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -16273,10 +16273,6 @@ export interface operations {
                 volunteer_id?: number | null;
                 target_group?: components["schemas"]["TargetGroup"] | null;
                 activity_id?: number | null;
-                /** @description 服务日期不早于(含) */
-                from?: string | null;
-                /** @description 服务日期不晚于(含) */
-                to?: string | null;
                 /** @description 每页条数 */
                 limit?: number;
                 /** @description 跳过条数 */
@@ -16287,6 +16283,10 @@ export interface operations {
                 q?: string | null;
                 /** @description xlsx 导出全部筛选结果 */
                 format?: "json" | "xlsx";
+                /** @description 开始日期(含) */
+                from?: string | null;
+                /** @description 结束日期(含) */
+                to?: string | null;
             };
             header?: never;
             path?: never;
