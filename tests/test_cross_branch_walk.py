@@ -150,7 +150,9 @@ class Request:
     params: dict | None = None
 
 
-def request_for(op: Operation, own_branch: int) -> Request:
+def request_for(op: Operation, own_branch: int, ids: dict[str, int] | None = None) -> Request:
+    """`ids`: the path's record ids; a body field of the same name refers to that record (e.g. linking a ticket
+    names a ticket), so it never points at an id the database happens not to have."""
     req = Request()
     query = {
         p["name"]: sample(p["schema"], p["name"], own_branch)
@@ -161,6 +163,8 @@ def request_for(op: Operation, own_branch: int) -> Request:
     content = op.op.get("requestBody", {}).get("content", {})
     if "application/json" in content:
         req.json = sample(content["application/json"]["schema"], "", own_branch)
+        if isinstance(req.json, dict):
+            req.json |= {k: v for k, v in (ids or {}).items() if k in req.json}
     elif "multipart/form-data" in content:
         s = _schema(content["multipart/form-data"]["schema"])
         req.files, req.data = {}, {}
@@ -308,8 +312,9 @@ def test_the_county_reaches_every_walked_record(world, op):
     if world.permissions[(op.method, op.path)] - permissions_for("county_admin") - {"public"}:
         pytest.skip(f"{op} is not the county administrator's")  # none today
     records = world.records(SIBLING["town_a"])
-    url = op.path.format(**{p: records.id_for(op.key(p)) for p in op.params})
-    req = request_for(op, world.tree.county.id)
+    ids = {p: records.id_for(op.key(p)) for p in op.params}
+    url = op.path.format(**ids)
+    req = request_for(op, world.tree.county.id, ids)
     caller = _list_caller(world, records, op)
     before = world.snapshot()
     savepoint = world.connection.begin_nested()
@@ -333,8 +338,9 @@ def test_a_sibling_branch_record_is_not_found(world, role, place, op, request):
         request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_FINDINGS[(str(op), role)]))
     api = world.client(role, place)
     records = world.records(SIBLING[place])
-    url = op.path.format(**{p: records.id_for(op.key(p)) for p in op.params})
-    req = request_for(op, world.branch(place).id)
+    ids = {p: records.id_for(op.key(p)) for p in op.params}
+    url = op.path.format(**ids)
+    req = request_for(op, world.branch(place).id, ids)
     lacking = world.permissions[(op.method, op.path)] - permissions_for(role) - {"public"}
     expected = 403 if lacking else 404
     if world.baseline is None:
