@@ -42,7 +42,9 @@ def test_core_imports_no_domain_module():
 
 
 def test_the_check_sees_imports_inside_functions():
-    source = "def f():\n    from backend.auth.roles import permissions_for\n    import backend.meta.dictionaries\n"
+    source = (
+        "def f():\n    from backend.auth.roles import permissions_for\n    import backend.meta.dictionaries\n"
+    )
     modules = [m for _, m in _imported_modules(ast.parse(source))]
     assert [m for m in modules if _outside_core(m)] == ["backend.auth.roles", "backend.meta.dictionaries"]
     assert not _outside_core("backend.core.clock")
