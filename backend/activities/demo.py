@@ -14,7 +14,7 @@ from sqlmodel import Session
 from backend.activities import photos as photo_store
 from backend.activities.models import Activity, ActivityPhoto, ActivitySignIn
 from backend.core.clock import CHINA_TZ
-from backend.core.db import utcnow
+from backend.core.db import insert_ids, insert_returning, utcnow
 from backend.core.scope import ancestor_values
 
 TITLES = {
@@ -118,11 +118,7 @@ def load(session: Session, ctx: Any) -> None:
             )
             extras.append((documented, participants))
     activity_t = Activity.__table__
-    ids = (
-        session.execute(sa.insert(activity_t).returning(activity_t.c.id, sort_by_parameter_order=True), rows)
-        .scalars()
-        .all()
-    )
+    ids = insert_ids(session, activity_t, rows)
     photos, sheets, counts = [], [], []
     for activity_id, row, (documented, participants) in zip(ids, rows, extras, strict=True):
         if not documented:
@@ -154,10 +150,7 @@ def load(session: Session, ctx: Any) -> None:
         )
         counts.append({"aid": activity_id, "photos": len(chosen), "signed": participants})
     photo_t = ActivityPhoto.__table__
-    photo_ids = session.execute(
-        sa.insert(photo_t).returning(photo_t.c.id, photo_t.c.activity_id, sort_by_parameter_order=True),
-        photos,
-    ).all()
+    photo_ids = insert_returning(session, photo_t, photos, "id", "activity_id")
     session.execute(sa.insert(ActivitySignIn.__table__), sheets)
     cover: dict[int, int] = {}
     for pid, aid in photo_ids:

@@ -26,6 +26,7 @@ from backend.children.models import (
     WorkPlace,
 )
 from backend.children.service import aged_out_born_before, id_columns, phone_columns, sex_of
+from backend.core.db import insert_ids
 from backend.core.scope import ANCESTOR_COLUMNS
 from backend.members.models import Member
 from backend.screenings.idcard import make_id_number
@@ -52,13 +53,6 @@ CITIES = {
     WorkPlace.abroad: ["迪拜", "新加坡"],
 }
 GRADES = ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "初一", "初二", "初三"]
-
-
-def _insert(session: Session, model: Any, rows: list[dict]) -> list[int]:
-    if not rows:
-        return []
-    stmt = sa.insert(model).returning(model.id, sort_by_parameter_order=True)
-    return [r[0] for r in session.execute(stmt, rows).all()]
 
 
 def _weighted(rng, weights: dict) -> Any:
@@ -297,11 +291,11 @@ def load(session: Session, ctx: Any) -> None:
     rng, now = ctx.rng, datetime.now(UTC)
     village = next(v for v in ctx.villages if v.id == ctx.users["village.rep"].branch_id)
     _carer(session, ctx, village)
-    _insert(session, Child, _children(rng, ctx, village.id, now))
+    insert_ids(session, Child, _children(rng, ctx, village.id, now))
 
     homes = _homes(session, rng, ctx, now)
     inspectors = [h.pop("_inspector") for h in homes]
-    home_ids = _insert(session, ChildrenHome, homes)
+    home_ids = insert_ids(session, ChildrenHome, homes)
     inspections, calls = [], []
     children_by_branch: dict[int, list[int]] = {}
     for child_id, branch_id, township_id in session.execute(
@@ -339,7 +333,7 @@ def load(session: Session, ctx: Any) -> None:
                         **{a: home[a] for a in ANCESTOR_COLUMNS},
                     }
                 )
-    _insert(
+    insert_ids(
         session,
         HomeInspection,
         [
@@ -355,7 +349,7 @@ def load(session: Session, ctx: Any) -> None:
             for home_id, on, condition, inspector in inspections
         ],
     )
-    _insert(session, FamilyCallSession, calls)
+    insert_ids(session, FamilyCallSession, calls)
 
     from backend.children import demo_pairings
 

@@ -26,6 +26,7 @@ from backend.children.models import (
 )
 from backend.children.pairing_schemas import VisitCreate
 from backend.core.clock import today_in_china
+from backend.core.db import insert_ids
 from backend.core.scope import ANCESTOR_COLUMNS, Principal
 from backend.members.models import Member
 from backend.volunteers.models import TeamType, Volunteer, VolunteerTeam
@@ -45,13 +46,6 @@ DONE = [
 PROBLEMS = [None, None, None, "成绩下滑,上课注意力不集中", "近视加重,需配眼镜", "和同学闹矛盾,情绪低落"]
 END_REASONS = ["父母返乡,孩子由父母照顾", "孩子随父母迁往务工地", "帮扶人工作调动"]
 RIGHTS_ISSUE = "孩子手臂有多处淤青,说是被同住的亲戚打的;监护人年迈无力照看"
-
-
-def _insert(session: Session, model: Any, rows: list[dict]) -> list[int]:
-    if not rows:
-        return []
-    stmt = sa.insert(model).returning(model.id, sort_by_parameter_order=True)
-    return [r[0] for r in session.execute(stmt, rows).all()]
 
 
 def _carers(session: Session) -> tuple[dict[int, list[tuple[int, str]]], dict[int, list[tuple[int, str]]]]:
@@ -206,7 +200,7 @@ def load(session: Session, ctx: Any) -> None:
         )
         plans.append((status, visits, hers))
 
-    ids = _insert(session, Pairing, rows)
+    ids = insert_ids(session, Pairing, rows)
     events, visit_rows = [], []
     for pairing_id, row, (status, visits, hers) in zip(ids, rows, plans, strict=True):
         proposed_at = row["created_at"]
@@ -238,14 +232,14 @@ def load(session: Session, ctx: Any) -> None:
             )
         if status == PairingStatus.ended:
             events.append(_event(pairing_id, "end", _at(row["ended_on"]), f"结束结对:{row['end_reason']}"))
-    visit_ids = _insert(session, Visit, visit_rows)
+    visit_ids = insert_ids(session, Visit, visit_rows)
     for visit_id, v in zip(visit_ids, visit_rows, strict=True):
         events.append(
             _event(
                 v["pairing_id"], "visit", v["created_at"], "走访", {"visit_id": visit_id, "ticket_id": None}
             )
         )
-    _insert(session, PairingEvent, events)
+    insert_ids(session, PairingEvent, events)
 
     # One of caring.mother's visits found a rights issue: recorded through the service, so it opens the ticket.
     hers = [pid for pid, (_s, _v, mine) in zip(ids, plans, strict=True) if mine]

@@ -14,7 +14,7 @@ from backend.children import service
 from backend.children.models import Child, ChildStatus
 from backend.children.schemas import ChildCreate
 from backend.core.audit_models import AuditLog
-from backend.core.db import Database, utcnow
+from backend.core.db import Database, insert_ids, utcnow
 from backend.core.errors import AppError, ValidationFailed
 from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
 from backend.core.security import rotating
@@ -188,8 +188,7 @@ def write_chunk(session, principal: Principal, items, default_branch: int, state
 def _insert(session, principal: Principal, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    stmt = sa.insert(Child).returning(Child.id, sort_by_parameter_order=True)
-    ids = [r[0] for r in session.execute(stmt, rows).all()]
+    ids = insert_ids(session, Child, rows)
     session.execute(
         sa.insert(AuditLog),
         [

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from backend.branches.models import Branch, BranchKind
-from backend.core.db import utcnow
+from backend.core.db import insert_ids, utcnow
 from backend.core.scope import ancestor_values, subtree_filter
 from backend.members.models import Member, MemberPosition, MemberRecommendation, MemberTraining
 
@@ -105,11 +105,7 @@ def load(session: Session, ctx: Any) -> None:
                 }
             )
     member_t = Member.__table__
-    ids = (
-        session.execute(sa.insert(member_t).returning(member_t.c.id, sort_by_parameter_order=True), members)
-        .scalars()
-        .all()
-    )
+    ids = insert_ids(session, member_t, members)
     for member_id, post in zip(ids, posts, strict=True):
         post["member_id"] = member_id
     session.execute(sa.insert(MemberPosition.__table__), posts)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from backend.branches.models import Branch
 from backend.core.audit_models import AuditLog
 from backend.core.clock import today_in_china
-from backend.core.db import utcnow
+from backend.core.db import insert_ids, utcnow
 from backend.core.errors import AppError, Conflict, ValidationFailed
 from backend.core.scope import ANCESTOR_COLUMNS, Principal, get_scoped, scoped
 from backend.core.security import rotating
@@ -93,13 +93,6 @@ def _audit(
     )
 
 
-def _insert(session, model, rows: list[dict[str, Any]]) -> list[int]:
-    if not rows:
-        return []
-    stmt = sa.insert(model).returning(model.id, sort_by_parameter_order=True)
-    return [r[0] for r in session.execute(stmt, rows).all()]
-
-
 def _existing_women(
     session, principal: Principal, numbers: dict[str, str]
 ) -> tuple[dict[str, dict], set[str]]:
@@ -168,7 +161,7 @@ FOLLOW_UP_AUDIT = ("record_id", "woman_id", "kind", "status", "notice_due_on")
 
 def _write_women(session, principal: Principal, new: dict[str, dict]) -> None:
     rows = list(new.values())
-    for row, new_id in zip(rows, _insert(session, Woman, rows), strict=True):
+    for row, new_id in zip(rows, insert_ids(session, Woman, rows), strict=True):
         row["id"] = new_id
     if rows:
         _audit(session, principal, "woman", rows, WOMAN_AUDIT)
@@ -296,7 +289,7 @@ def import_results_chunk(
                 **{k: woman[k] for k in _PLACE},
             }
         )
-    for record, new_id in zip(records, _insert(session, ScreeningRecord, records), strict=True):
+    for record, new_id in zip(records, insert_ids(session, ScreeningRecord, records), strict=True):
         record["id"] = new_id
     follow_ups = [
         {
@@ -313,7 +306,7 @@ def import_results_chunk(
         for r in records
         if r["result"] != ScreeningResult.normal
     ]
-    for fu, new_id in zip(follow_ups, _insert(session, FollowUp, follow_ups), strict=True):
+    for fu, new_id in zip(follow_ups, insert_ids(session, FollowUp, follow_ups), strict=True):
         fu["id"] = new_id
     by_id = {r["id"]: r for r in records}
     for fu in follow_ups:

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from backend.core.db import insert_ids
 from backend.core.scope import ANCESTOR_COLUMNS
 from backend.screenings.idcard import make_id_number
 from backend.screenings.models import (
@@ -32,13 +33,6 @@ STATES = {
     "lost": 10,
 }
 ORDER = ["pending_notice", "notified", "rechecked", "diagnosed", "treated", "closed"]
-
-
-def _insert(session: Session, model: Any, rows: list[dict]) -> list[int]:
-    if not rows:
-        return []
-    stmt = sa.insert(model).returning(model.id, sort_by_parameter_order=True)
-    return [r[0] for r in session.execute(stmt, rows).all()]
 
 
 def _at(day, hour: int = 10) -> datetime:
@@ -80,7 +74,7 @@ def load(session: Session, ctx: Any) -> None:
     # Same-sequence numbers on the same birthday would collide; the demo keeps the first.
     seen: set[str] = set()
     women = [w for w in women if not (w["id_number_hash"] in seen or seen.add(w["id_number_hash"]))]
-    for w, new_id in zip(women, _insert(session, Woman, women), strict=True):
+    for w, new_id in zip(women, insert_ids(session, Woman, women), strict=True):
         w["id"] = new_id
 
     plans = []
@@ -99,7 +93,9 @@ def load(session: Session, ctx: Any) -> None:
                 "updated_at": now,
             }
         )
-    plan_ids = dict(zip([p["branch_id"] for p in plans], _insert(session, ScreeningPlan, plans), strict=True))
+    plan_ids = dict(
+        zip([p["branch_id"] for p in plans], insert_ids(session, ScreeningPlan, plans), strict=True)
+    )
     town_depth = ctx.townships[0].depth if ctx.townships else 2
 
     records = []
@@ -149,7 +145,7 @@ def load(session: Session, ctx: Any) -> None:
                     **{k: w[k] for k in ("branch_id", *ANCESTOR_COLUMNS)},
                 }
             )
-    for r, new_id in zip(records, _insert(session, ScreeningRecord, records), strict=True):
+    for r, new_id in zip(records, insert_ids(session, ScreeningRecord, records), strict=True):
         r["id"] = new_id
 
     follow_ups, steps = [], []
@@ -217,7 +213,7 @@ def load(session: Session, ctx: Any) -> None:
         steps.append(events)
     cols = {c.name for c in FollowUp.__table__.c} - {"id"}
     follow_ups = [{c: fu.get(c) for c in cols} for fu in follow_ups]
-    for fu, new_id in zip(follow_ups, _insert(session, FollowUp, follow_ups), strict=True):
+    for fu, new_id in zip(follow_ups, insert_ids(session, FollowUp, follow_ups), strict=True):
         fu["id"] = new_id
     events = [
         {
@@ -268,4 +264,4 @@ def load(session: Session, ctx: Any) -> None:
             row.update(rejected_by="周桂兰", rejected_at=now, rejected_reason="民政核实不属于低保或特困")
         aid.append(row)
     acols = {c.name for c in AidApplication.__table__.c} - {"id"}
-    _insert(session, AidApplication, [{c: a.get(c) for c in acols} for a in aid])
+    insert_ids(session, AidApplication, [{c: a.get(c) for c in acols} for a in aid])

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from backend.core.clock import china_date, china_day_start
-from backend.core.db import utcnow
+from backend.core.db import insert_ids, utcnow
 from backend.core.scope import ancestor_values
 from backend.core.security import blind_index, encrypt_field, mask_name, mask_phone
 from backend.tickets.models import Status, Ticket, TicketCounter, TicketEvent
@@ -249,12 +249,8 @@ def load(session: Session, ctx: Any) -> None:
         counters[year] = counters.get(year, 0) + 1
         row["number"] = f"12338-{year}-{counters[year]:06d}"
     table = Ticket.__table__
-    ids = session.execute(
-        sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), tickets
-    ).scalars()
-    event_rows = [
-        {**e, "ticket_id": tid} for tid, events in zip(ids.all(), timelines, strict=True) for e in events
-    ]
+    ids = insert_ids(session, table, tickets)
+    event_rows = [{**e, "ticket_id": tid} for tid, events in zip(ids, timelines, strict=True) for e in events]
     session.execute(sa.insert(TicketEvent.__table__), event_rows)
     session.execute(sa.insert(TicketCounter.__table__), [{"year": y, "last": n} for y, n in counters.items()])
 

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from backend.core.db import utcnow
+from backend.core.db import insert_ids, utcnow
 from backend.core.scope import ancestor_values
 from backend.volunteers.models import ServiceRecord, Volunteer, VolunteerTeam
 
@@ -66,11 +66,7 @@ def load(session: Session, ctx: Any) -> None:
             }
         )
     team_t = VolunteerTeam.__table__
-    team_ids = (
-        session.execute(sa.insert(team_t).returning(team_t.c.id, sort_by_parameter_order=True), teams)
-        .scalars()
-        .all()
-    )
+    team_ids = insert_ids(session, team_t, teams)
     volunteers, owners = [], []
     for team_id, team in zip(team_ids, teams, strict=True):
         for _ in range(rng.randrange(8, 20)):
@@ -91,11 +87,7 @@ def load(session: Session, ctx: Any) -> None:
             )
             owners.append(team)
     vol_t = Volunteer.__table__
-    vol_ids = (
-        session.execute(sa.insert(vol_t).returning(vol_t.c.id, sort_by_parameter_order=True), volunteers)
-        .scalars()
-        .all()
-    )
+    vol_ids = insert_ids(session, vol_t, volunteers)
     records = []
     for vol_id, vol, team in zip(vol_ids, volunteers, owners, strict=True):
         if vol["status"] == "left":
