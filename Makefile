@@ -83,4 +83,5 @@ test-frontend: install spa
 	cd $(FE) && npx prettier --check .
 	cd $(FE) && npx vue-tsc --noEmit -p tsconfig.json
 	cd $(FE) && npx vitest run
-	cd $(FE) && node --test --test-concurrency=1 e2e/
+	cd $(FE) && demo=$$(mktemp -d) && HALFSKY_E2E_DEMO=$$demo/demo node --test --test-concurrency=1 e2e/; \
+	  status=$$?; rm -rf $$demo; exit $$status

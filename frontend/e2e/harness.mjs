@@ -1,7 +1,7 @@
 // Starts a real backend on a fresh SQLite database and a Debian Chromium for the browser tests.
 import { spawn, execFileSync } from 'node:child_process'
 import { deflateSync } from 'node:zlib'
-import { mkdtempSync, rmSync, existsSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -23,8 +23,7 @@ function freePort() {
   })
 }
 
-export async function startBackend() {
-  const dir = mkdtempSync(join(tmpdir(), 'halfsky-e2e-'))
+function installation(dir) {
   const env = {
     ...process.env,
     DATABASE_URL: `sqlite:///${join(dir, 'halfsky.db')}`,
@@ -32,10 +31,37 @@ export async function startBackend() {
     MEDIA_DIR: join(dir, 'media'),
   }
   delete env.HALFSKY_ENV
-  if (!existsSync(join(ROOT, 'frontend', 'dist', 'index.html')))
-    throw new Error('frontend/dist 不存在:先运行 vite build')
+  return env
+}
+
+// The demo county (database and photos), built once and copied for each backend when HALFSKY_E2E_DEMO names a
+// place for it: `make test` does (and removes it after), so the files, run one after another, each start from the
+// same fresh state without each loading the demo. Without it every backend loads its own.
+const DEMO = process.env.HALFSKY_E2E_DEMO
+
+function loadDemo(dir) {
+  const env = installation(dir)
   execFileSync(HALFSKY, ['migrate'], { env, cwd: ROOT, stdio: 'pipe' })
   execFileSync(HALFSKY, ['demo'], { env, cwd: ROOT, stdio: 'pipe' })
+}
+
+function demoInstallation(dir) {
+  if (!DEMO) return loadDemo(dir)
+  if (!existsSync(DEMO)) {
+    const building = `${DEMO}.building`
+    rmSync(building, { recursive: true, force: true })
+    loadDemo(building)
+    renameSync(building, DEMO)
+  }
+  cpSync(DEMO, dir, { recursive: true })
+}
+
+export async function startBackend() {
+  if (!existsSync(join(ROOT, 'frontend', 'dist', 'index.html')))
+    throw new Error('frontend/dist 不存在:先运行 vite build')
+  const dir = mkdtempSync(join(tmpdir(), 'halfsky-e2e-'))
+  demoInstallation(dir)
+  const env = installation(dir)
   const port = await freePort()
   const proc = spawn(HALFSKY, ['serve', '--host', '127.0.0.1', '--port', String(port)], {
     env,
