@@ -292,6 +292,8 @@ describe('the office registry', { timeout: 30000 }, () => {
           return json({ ...record, ...body })
         }
         if (url.pathname === '/api/v1/children') return json({ items: [record], total: 1, limit: 20, offset: 0 })
+        if (/^\/api\/v1\/branches\/\d+$/.test(url.pathname))
+          return json({ id: Number(url.pathname.split('/').pop()), name: '甲一村', kind: 'village' })
         return json({ items: [], total: 0, limit: 30, offset: 0 })
       }),
     )
