@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from backend.core.audit_models import AuditLog
+from backend.core.clock import today_in_china
 from tests.activities.conftest import ago, ahead, upload
 
 BASE = "/api/v1/activities"
@@ -220,7 +221,9 @@ def test_list_filters_and_excel_export(login, tree, report, png):
     assert r.json()["items"][0]["thumbnail_url"].endswith("/thumbnail")
     assert rep.get(BASE, params={"missing_photos": "true"}).json()["total"] == 1
     assert rep.get(BASE, params={"q": "健康"}).json()["total"] == 1
-    assert rep.get(BASE, params={"from": ahead(days=1)[:10]}).json()["total"] == 0
+    tomorrow = (today_in_china() + timedelta(days=1)).isoformat()
+    assert rep.get(BASE, params={"from": tomorrow}).json()["total"] == 0
+    assert rep.get(BASE, params={"to": today_in_china().isoformat()}).json()["total"] == 2
     x = rep.get(BASE, params={"format": "xlsx"})
     assert x.status_code == 200 and x.content[:2] == b"PK"
 
