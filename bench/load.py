@@ -33,7 +33,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ class Tally:
     activities: set[str] = field(default_factory=set)  # titles acknowledged with 201
     tickets: set[str] = field(default_factory=set)  # summaries acknowledged with 201
     screenings: set[str] = field(default_factory=set)  # external ids acknowledged as created
+    children: set[str] = field(default_factory=set)  # names of children registered with 201
     retry_after_missing: int = 0
 
     def percentile(self, p: float) -> float:
@@ -106,13 +107,30 @@ class Client:
         return r
 
 
-async def _person(client: Client, run: str, n: int) -> None:
+def child_id_number(serial: int) -> str:
+    """A valid ID number for a child born 2023-2025, after every demo child, so none is registered twice."""
+    from backend.screenings.idcard import make_id_number
+
+    return make_id_number(
+        "430725", date(2023, 1, 1) + timedelta(days=(serial // 500) % 1000), (serial % 500) * 2 + 1
+    )
+
+
+async def _person(client: Client, run: str, n: int, serial: list[int]) -> None:
     await client.call("GET", "/api/v1/activities?limit=20")
     await client.call("GET", "/api/v1/activities?limit=20")
     title = f"{run}-a{n}-{uuid.uuid4().hex[:8]}"
     r = await client.post_once("/api/v1/activities", {"type": "health_talk", "title": title})
     if r is not None and r.status_code == 201:
         client.tally.activities.add(title)
+    if n % 2 == 0:
+        # Every other round she registers a left-behind child in her own branch.
+        serial[0] += 1
+        name = f"{run}-c{n}"
+        body = {"name": name, "id_number": child_id_number(serial[0]), "category": "left_behind_both_parents"}
+        r = await client.post_once("/api/v1/children", body)
+        if r is not None and r.status_code == 201:
+            client.tally.children.add(name)
 
 
 async def _operator(client: Client, run: str, n: int, branch_id: int) -> None:
@@ -206,7 +224,7 @@ async def drive(base: str, clients: int, seconds: float) -> Tally:
                 elif kind == 9:
                     await _bureau(client, run, i * 100_000 + n, village_id, serial)
                 else:
-                    await _person(client, run, i * 100_000 + n)
+                    await _person(client, run, i * 100_000 + n, serial)
 
         await asyncio.gather(*(loop(i) for i in range(clients)))
     return tally
@@ -222,6 +240,7 @@ def stored(database_url: str, tally: Tally) -> dict[str, tuple[int, int, int]]:
         ("activities", "activity", "title", tally.activities),
         ("tickets", "ticket", "summary", tally.tickets),
         ("screenings", "screening_record", "external_id", tally.screenings),
+        ("children", "child", "name", tally.children),
     )
     with engine.connect() as conn:
         for label, table, column, acknowledged in checks:
